@@ -1,0 +1,194 @@
+"""Input checks shared by every estimator: trials of counts, latents and conditions.
+
+Trials are either a 3-D array ``(n_trials, n_bins, n_channels)`` or a list of 2-D arrays
+``(n_bins_i, n_channels)`` whose lengths may differ ("ragged"). Estimators keep the form
+the user gave: a 3-D array comes back as a 3-D array, a ragged list as a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "check_condition",
+    "check_trials",
+    "is_ragged",
+    "pad_trials",
+    "trial_lengths",
+    "unpad_trials",
+]
+
+
+def is_ragged(trials) -> bool:
+    """Whether ``trials`` is the list form (as opposed to one 3-D array)."""
+    return not isinstance(trials, np.ndarray)
+
+
+def trial_lengths(trials) -> np.ndarray:
+    """Number of bins of each trial, as an int array of shape ``(n_trials,)``."""
+    if isinstance(trials, np.ndarray):
+        return np.full(trials.shape[0], trials.shape[1], dtype=np.int64)
+    return np.array([trial.shape[0] for trial in trials], dtype=np.int64)
+
+
+def _as_2d_trial(trial, index: int, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(trial)
+    except (TypeError, ValueError) as exc:  # e.g. a Neo object where counts were expected
+        raise TypeError(f"{name}[{index}] could not be read as an array: {exc}") from exc
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise TypeError(
+            f"{name}[{index}] has dtype {array.dtype}; expected numbers "
+            "(pass Neo spike trains through SpikeTrainBinner first)."
+        )
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name}[{index}] has {array.ndim} dimension(s); each trial must be 2-D "
+            "(n_bins, n_channels)."
+        )
+    return array
+
+
+def check_trials(
+    X,
+    *,
+    name: str = "X",
+    counts: bool = False,
+    n_channels: int | None = None,
+    dtype=np.float64,
+    min_bins: int = 1,
+):
+    """Validate trials and return them as a float 3-D array or a list of 2-D arrays.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_bins, n_channels) or list of 2-D arrays
+        The trials. A list whose trials share one length is returned as a 3-D array.
+    name : str
+        Name used in error messages.
+    counts : bool
+        If True, values must be non-negative integers (spike counts).
+    n_channels : int, optional
+        Expected number of channels (neurons or latents); checked if given.
+    dtype : numpy dtype
+        Output dtype.
+    min_bins : int
+        Minimum number of bins per trial.
+
+    Returns
+    -------
+    trials : ndarray of shape (n_trials, n_bins, n_channels) or list of ndarray
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; expected trials of shape (n_trials, n_bins, n_channels).")
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim != 3:
+            raise ValueError(
+                f"{name} has {X.ndim} dimension(s); expected a 3-D array "
+                "(n_trials, n_bins, n_channels) or a list of 2-D trials (n_bins, n_channels)."
+            )
+        trials: list[np.ndarray] | np.ndarray = X
+        if X.shape[0] == 0:
+            raise ValueError(f"{name} is empty: it holds 0 trials.")
+    else:
+        if isinstance(X, (str, bytes)) or not isinstance(X, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"{name} must be a 3-D array or a list of 2-D arrays, got {type(X).__name__}."
+            )
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty: it holds 0 trials.")
+        trials = [_as_2d_trial(trial, i, name) for i, trial in enumerate(X)]
+        widths = {trial.shape[1] for trial in trials}
+        if len(widths) > 1:
+            raise ValueError(
+                f"Trials of {name} have different numbers of channels {sorted(widths)}; "
+                "every trial must have the same neurons/latents."
+            )
+        if len({trial.shape[0] for trial in trials}) == 1:
+            trials = np.stack(trials)
+    lengths = trial_lengths(trials)
+    if lengths.min() < min_bins:
+        bad = int(np.argmin(lengths))
+        raise ValueError(f"{name}[{bad}] has {lengths[bad]} bin(s); at least {min_bins} needed.")
+    width = trials.shape[2] if isinstance(trials, np.ndarray) else trials[0].shape[1]
+    if width == 0:
+        raise ValueError(f"{name} has 0 channels.")
+    if n_channels is not None and width != n_channels:
+        raise ValueError(
+            f"{name} has {width} channels but the estimator was fitted with {n_channels}."
+        )
+    checked = [trials] if isinstance(trials, np.ndarray) else trials
+    for i, trial in enumerate(checked):
+        where = name if isinstance(trials, np.ndarray) else f"{name}[{i}]"
+        if not np.all(np.isfinite(trial)):
+            raise ValueError(f"{where} contains NaN or infinity.")
+        if counts:
+            if np.any(trial < 0):
+                raise ValueError(f"{where} contains negative values; spike counts must be >= 0.")
+            if not np.all(np.equal(np.mod(trial, 1), 0)):
+                raise ValueError(
+                    f"{where} contains non-integer values; spike counts must be whole numbers."
+                )
+    if isinstance(trials, np.ndarray):
+        return np.asarray(trials, dtype=dtype)
+    return [np.asarray(trial, dtype=dtype) for trial in trials]
+
+
+def pad_trials(trials, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Stack trials into ``(n_trials, max_bins, n_channels)`` and return it with the lengths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> padded, lengths = pad_trials([np.ones((3, 2)), np.ones((1, 2))])
+    >>> padded.shape, lengths.tolist()
+    ((2, 3, 2), [3, 1])
+    """
+    lengths = trial_lengths(trials)
+    if isinstance(trials, np.ndarray):
+        return trials, lengths
+    n_channels = trials[0].shape[1]
+    padded = np.full((len(trials), lengths.max(), n_channels), fill_value, dtype=trials[0].dtype)
+    for i, trial in enumerate(trials):
+        padded[i, : trial.shape[0]] = trial
+    return padded, lengths
+
+
+def unpad_trials(padded: np.ndarray, lengths: np.ndarray, ragged: bool):
+    """Inverse of :func:`pad_trials`: a list of trials if ``ragged`` else the 3-D array."""
+    if not ragged:
+        return padded
+    return [padded[i, :length] for i, length in enumerate(lengths)]
+
+
+def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name: str = "y"):
+    """Validate a condition ``y`` for ``n_trials`` trials.
+
+    Returns ``(kind, value)`` where ``kind`` is ``"trial"`` for a per-trial vector
+    ``(n_trials, n_features)`` (a 1-D ``y`` becomes one feature) and ``"series"`` for a
+    time series aligned to the bins (3-D array or ragged list matching ``lengths``).
+    """
+    if isinstance(y, np.ndarray) and y.dtype != object and y.ndim <= 2:
+        values = np.asarray(y, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.shape[0] != n_trials:
+            raise ValueError(f"{name} has {values.shape[0]} rows but X has {n_trials} trials.")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return "trial", values
+    series = check_trials(y, name=name)
+    series_lengths = trial_lengths(series)
+    if len(series_lengths) != n_trials:
+        raise ValueError(f"{name} has {len(series_lengths)} trials but X has {n_trials}.")
+    if lengths is not None and not np.array_equal(series_lengths, lengths):
+        bad = int(np.flatnonzero(series_lengths != lengths)[0])
+        raise ValueError(
+            f"{name}[{bad}] has {series_lengths[bad]} bins but trial {bad} of X has "
+            f"{lengths[bad]}; a time-series condition must be aligned to the bins."
+        )
+    return "series", series
