@@ -1,0 +1,64 @@
+"""Device choice, mixed precision and seeding: the only place that knows about CUDA."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def resolve_device(device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a ``torch.device`` into a device.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. Asking for CUDA on a
+    machine without it is an error rather than a silent fall-back, so a user never believes
+    they trained on a GPU when they did not.
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
+        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported.")
+    return resolved
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (tensor cores, no loss scaling needed); full precision on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def torch_seed(random_state) -> int:
+    """Draw a torch seed from a scikit-learn ``random_state`` (None, int or RandomState)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def make_generator(seed: int) -> torch.Generator:
+    """A CPU generator: CPU random draws are identical whatever device trains the model."""
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed torch's global RNG for a block (e.g. weight init) without leaking to the caller."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def to_tensor(array, device: torch.device, dtype=torch.float32) -> torch.Tensor:
+    """NumPy → torch on ``device``."""
+    return torch.as_tensor(np.asarray(array), dtype=dtype).to(device)

@@ -1,0 +1,230 @@
+"""The one training loop behind every estimator (autoencoder and diffusion model).
+
+It owns what all models share: AdamW with a cosine learning-rate schedule after a linear
+warm-up, gradient clipping, bf16 autocast on CUDA, an optional exponential moving average
+of the weights, a validation split with early stopping, per-epoch history, a tqdm progress
+bar and a clear stop when the loss diverges. Models plug in through a loss function.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from .device import autocast
+from .s4 import NO_WEIGHT_DECAY
+
+# loss_fn(model, batch, generator, training) -> scalar loss (mean over the batch).
+LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Generator, bool], torch.Tensor]
+
+# Datasets smaller than this live on the GPU for the whole run; larger ones are pinned in
+# host memory and copied batch by batch (non-blocking).
+_MAX_BYTES_ON_DEVICE = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation settings, filled by an estimator from its own parameters."""
+
+    max_epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 0.0
+    warmup_fraction: float = 0.05
+    grad_clip: float | None = 1.0
+    validation_fraction: float = 0.0
+    early_stopping_patience: int | None = None
+    ema_decay: float | None = None
+    verbose: bool = False
+    description: str = "training"
+
+
+@dataclass
+class TrainingResult:
+    """What a run leaves behind: the per-epoch history and, if asked, the EMA weights."""
+
+    history: list[dict] = field(default_factory=list)
+    ema_state: dict | None = None
+    best_epoch: int | None = None
+
+
+def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        # Biases, norm gains and state-space parameters are not decayed (as in S4/DiT).
+        if getattr(parameter, NO_WEIGHT_DECAY, False) or parameter.ndim <= 1:
+            no_decay.append(parameter)
+        else:
+            decay.append(parameter)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def _scheduler(optimizer, total_steps: int, warmup_fraction: float):
+    warmup = int(round(warmup_fraction * total_steps))
+    cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup, 1))
+    if warmup == 0:
+        return cosine
+    linear = LinearLR(optimizer, start_factor=1.0 / (warmup + 1), total_iters=warmup)
+    return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
+
+
+def _place(tensors: Sequence[torch.Tensor], device: torch.device):
+    """Move the data where batches will be drawn from (see ``_MAX_BYTES_ON_DEVICE``)."""
+    if device.type != "cuda":
+        return tuple(tensors), False
+    size = sum(t.element_size() * t.numel() for t in tensors)
+    if size <= _MAX_BYTES_ON_DEVICE:
+        return tuple(t.to(device) for t in tensors), False
+    return tuple(t.pin_memory() for t in tensors), True
+
+
+def _batches(tensors, indices, batch_size, device, pinned):
+    for start in range(0, len(indices), batch_size):
+        index = indices[start : start + batch_size]
+        if pinned:
+            yield tuple(t[index].to(device, non_blocking=True) for t in tensors)
+        else:
+            yield tuple(t[index.to(t.device)] for t in tensors)
+
+
+def _check_finite(loss: torch.Tensor, epoch: int, description: str) -> float:
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"{description}: the loss became {value} in epoch {epoch}; training diverged. "
+            "Lower learning_rate or check the input for extreme values."
+        )
+    return value
+
+
+def evaluate(model, loss_fn: LossFn, tensors, batch_size, device, generator) -> float:
+    """Mean loss over ``tensors`` (batch-size weighted), without gradients."""
+    model.eval()
+    total, count = 0.0, 0
+    data, pinned = _place(tensors, device)
+    indices = torch.arange(len(tensors[0]))
+    with torch.no_grad(), autocast(device):
+        for batch in _batches(data, indices, batch_size, device, pinned):
+            n = len(batch[0])
+            total += float(loss_fn(model, batch, generator, False)) * n
+            count += n
+    return total / count
+
+
+def train(
+    model: nn.Module,
+    loss_fn: LossFn,
+    tensors: Sequence[torch.Tensor],
+    config: TrainingConfig,
+    *,
+    device: torch.device,
+    generator: torch.Generator,
+) -> TrainingResult:
+    """Train ``model`` in place on ``tensors`` (all indexed by sample along dim 0).
+
+    With a validation split, the weights of the epoch with the lowest validation loss are
+    restored at the end, and training stops after ``early_stopping_patience`` epochs
+    without improvement.
+    """
+    n_samples = len(tensors[0])
+    n_val = int(math.floor(config.validation_fraction * n_samples))
+    if config.validation_fraction > 0 and (n_val < 1 or n_val >= n_samples):
+        raise ValueError(
+            f"validation_fraction={config.validation_fraction} leaves no training or no "
+            f"validation trials out of {n_samples}."
+        )
+    permutation = torch.randperm(n_samples, generator=generator)
+    val_index, train_index = permutation[:n_val], permutation[n_val:]
+    train_data, pinned = _place([t[train_index] for t in tensors], device)
+    val_data = [t[val_index] for t in tensors] if n_val else None
+    n_train = len(train_index)
+
+    model.to(device)
+    optimizer = torch.optim.AdamW(
+        _parameter_groups(model, config.weight_decay), lr=config.learning_rate
+    )
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    scheduler = _scheduler(optimizer, config.max_epochs * steps_per_epoch, config.warmup_fraction)
+    ema = None
+    if config.ema_decay is not None:
+        ema = AveragedModel(
+            model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
+
+    result = TrainingResult()
+    best_val, best_state, epochs_without_improvement = math.inf, None, 0
+    progress = tqdm(
+        range(config.max_epochs), desc=config.description, disable=not config.verbose, leave=False
+    )
+    for epoch in progress:
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n_train, generator=generator)
+        total, seen = 0.0, 0
+        for batch in _batches(train_data, order, config.batch_size, device, pinned):
+            optimizer.zero_grad(set_to_none=True)
+            with autocast(device):
+                loss = loss_fn(model, batch, generator, True)
+            loss_value = _check_finite(loss, epoch, config.description)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
+            total += loss_value * len(batch[0])
+            seen += len(batch[0])
+        record = {
+            "epoch": epoch,
+            "train_loss": total / seen,
+            "learning_rate": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - started,
+        }
+        if val_data is not None:
+            # A fixed seed makes validation losses of stochastic objectives comparable.
+            val_generator = torch.Generator().manual_seed(0)
+            evaluated = ema.module if ema is not None else model
+            val_loss = evaluate(
+                evaluated, loss_fn, val_data, config.batch_size, device, val_generator
+            )
+            record["val_loss"] = _check_finite(torch.tensor(val_loss), epoch, config.description)
+            if val_loss < best_val:
+                best_val, epochs_without_improvement = val_loss, 0
+                result.best_epoch = epoch
+                best_state = copy.deepcopy((evaluated.state_dict()))
+            else:
+                epochs_without_improvement += 1
+        result.history.append(record)
+        progress.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
+        if (
+            config.early_stopping_patience is not None
+            and val_data is not None
+            and epochs_without_improvement >= config.early_stopping_patience
+        ):
+            break
+    progress.close()
+
+    if best_state is not None:
+        # Restore the best epoch; with EMA the best state is of the averaged weights.
+        model.load_state_dict(best_state)
+        if ema is not None:
+            result.ema_state = best_state
+    elif ema is not None:
+        result.ema_state = copy.deepcopy(ema.module.state_dict())
+    model.eval()
+    return result
