@@ -84,7 +84,9 @@ def check_trials(
     trials : ndarray of shape (n_trials, n_bins, n_channels) or list of ndarray
     """
     if X is None:
-        raise ValueError(f"{name} is None; expected trials of shape (n_trials, n_bins, n_channels).")
+        raise ValueError(
+            f"{name} is None; expected trials of shape (n_trials, n_bins, n_channels)."
+        )
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim != 3:
             raise ValueError(

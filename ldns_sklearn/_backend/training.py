@@ -59,7 +59,7 @@ class TrainingResult:
 
 def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    for parameter in model.parameters():
         if not parameter.requires_grad:
             continue
         # Biases, norm gains and state-space parameters are not decayed (as in S4/DiT).
@@ -74,7 +74,7 @@ def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def _scheduler(optimizer, total_steps: int, warmup_fraction: float):
-    warmup = int(round(warmup_fraction * total_steps))
+    warmup = round(warmup_fraction * total_steps)
     cosine = CosineAnnealingLR(optimizer, T_max=max(total_steps - warmup, 1))
     if warmup == 0:
         return cosine
@@ -141,7 +141,7 @@ def train(
     without improvement.
     """
     n_samples = len(tensors[0])
-    n_val = int(math.floor(config.validation_fraction * n_samples))
+    n_val = math.floor(config.validation_fraction * n_samples)
     if config.validation_fraction > 0 and (n_val < 1 or n_val >= n_samples):
         raise ValueError(
             f"validation_fraction={config.validation_fraction} leaves no training or no "
@@ -206,7 +206,7 @@ def train(
             if val_loss < best_val:
                 best_val, epochs_without_improvement = val_loss, 0
                 result.best_epoch = epoch
-                best_state = copy.deepcopy((evaluated.state_dict()))
+                best_state = copy.deepcopy(evaluated.state_dict())
             else:
                 epochs_without_improvement += 1
         result.history.append(record)
