@@ -126,12 +126,15 @@ def check_trials(
     checked = [trials] if isinstance(trials, np.ndarray) else trials
     for i, trial in enumerate(checked):
         where = name if isinstance(trials, np.ndarray) else f"{name}[{i}]"
-        if not np.all(np.isfinite(trial)):
+        # Integer arrays are always finite and whole; skipping those checks avoids
+        # full-size temporaries (np.mod of an int64 array copies it) on large recordings.
+        integral = trial.dtype == bool or np.issubdtype(trial.dtype, np.integer)
+        if not integral and not np.all(np.isfinite(trial)):
             raise ValueError(f"{where} contains NaN or infinity.")
         if counts:
-            if np.any(trial < 0):
+            if trial.size and trial.min() < 0:
                 raise ValueError(f"{where} contains negative values; spike counts must be >= 0.")
-            if not np.all(np.equal(np.mod(trial, 1), 0)):
+            if not integral and not np.all(np.equal(np.mod(trial, 1), 0)):
                 raise ValueError(
                     f"{where} contains non-integer values; spike counts must be whole numbers."
                 )
