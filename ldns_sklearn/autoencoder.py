@@ -1,0 +1,442 @@
+"""The S4 autoencoder of LDNS as a scikit-learn transformer: counts ↔ smooth latents."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import quantities as pq
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._backend import autoencoder_net as net
+from ._backend.device import resolve_device, torch_seed
+from ._backend.training import TrainingConfig
+from ._validation import check_trials, is_ragged, pad_trials, unpad_trials
+from .observation import PoissonObservation, poisson_log_likelihood
+
+__all__ = ["S4Autoencoder"]
+
+
+def _is_neo_input(X) -> bool:
+    """Whether ``X`` holds Neo trials (a Block, Segments, or lists of SpikeTrains)."""
+    import neo
+
+    if isinstance(X, neo.Block):
+        return True
+    if isinstance(X, (list, tuple)) and len(X) > 0:
+        first = X[0]
+        if isinstance(first, neo.Segment):
+            return True
+        if isinstance(first, (list, tuple)) and len(first) > 0:
+            return isinstance(first[0], neo.SpikeTrain)
+    return False
+
+
+class S4Autoencoder(TransformerMixin, BaseEstimator):
+    """S4 autoencoder: spike counts → time-aligned low-dimensional latents → firing rates.
+
+    The first stage of LDNS (Kapoor, Schulz et al., NeurIPS 2024). An encoder of S4 blocks
+    maps binned counts ``(n_bins, n_neurons)`` of each trial to a latent trajectory
+    ``(n_bins, n_latents)``; a decoder maps each latent bin back to firing rates through a
+    softplus. Training minimises the Poisson negative log-likelihood under *coordinated
+    dropout* (input entries are dropped with probability ``mask_prob``, the rest rescaled by
+    ``1/(1 - mask_prob)``, and the loss is taken on the dropped entries only) plus an L2
+    penalty on the latents and a penalty on ``z_t - z_{t+k}`` (``k = 1..5``, weight
+    ``1/(1+k)``) that makes them smooth in time.
+
+    Parameters
+    ----------
+    n_latents : int, default=8
+        Number of latent channels.
+    hidden_channels : int, default=256
+        Width of the S4 blocks.
+    n_blocks : int, default=4
+        Number of S4 blocks in the encoder.
+    n_decoder_blocks : int, default=0
+        Number of S4 blocks in the decoder. With 0 (the paper's choice for Lorenz data) the
+        rates of a bin depend on the latent of that bin only.
+    bidirectional : bool, default=True
+        Whether the S4 layers see future bins as well as past ones.
+    state_size : int, default=64
+        State size of each S4 kernel.
+    mask_prob : float, default=0.2
+        Coordinated-dropout probability (per bin and neuron). 0 trains a plain autoencoder.
+    l2_penalty : float, default=0.01
+        Weight of the L2 penalty on the latents.
+    smoothness_penalty : float, default=0.01
+        Weight of the temporal-smoothness penalty on the latents.
+    max_epochs : int, default=200
+        Number of passes over the training trials.
+    batch_size : int, default=512
+        Trials per optimisation step.
+    learning_rate : float, default=1e-3
+        Peak learning rate of AdamW (linear warm-up over 5% of the steps, then cosine decay).
+    weight_decay : float, default=0.01
+        AdamW weight decay (not applied to biases, norms and state-space parameters).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the trials, stop when their loss has not
+        improved for ``n_iter_no_change`` epochs and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Fraction of trials held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    observation : None, "poisson" or estimator, default=None
+        Observation model used by :meth:`inverse_transform`. ``None`` or ``"poisson"``:
+        independent Poisson counts. An estimator with ``fit(counts, rates)`` and
+        ``sample(rates, random_state)`` (e.g. :class:`AutoregressiveObservation`) is cloned
+        and fitted on the training counts and their decoded rates.
+    bin_size : float or quantities.Quantity, default=0.005
+        Bin width used only when ``X`` is given as Neo spike trains (a float is in
+        seconds); binned counts are used as they are. In a pipeline, bin first with
+        :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner` so generated counts can be
+        turned back into spike trains.
+    device : str, default="auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout masks and batch order. With an int, fitting
+        twice on the CPU gives identical weights.
+    verbose : bool, default=False
+        Show a progress bar while training.
+
+    Attributes
+    ----------
+    n_neurons_ : int
+        Number of neurons seen in ``fit``.
+    n_latents_ : int
+        Number of latent channels.
+    history_ : list of dict
+        Per-epoch training record (``train_loss``, ``val_loss`` with early stopping,
+        ``learning_rate``, ``seconds``).
+    n_iter_ : int
+        Number of epochs run.
+    best_epoch_ : int or None
+        Epoch whose weights were kept (early stopping), else None.
+    observation_ : estimator
+        The fitted observation model.
+    binner_ : SpikeTrainBinner
+        Present only when ``fit`` was given Neo spike trains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(0.5, size=(8, 20, 6))
+    >>> ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2,
+    ...                    batch_size=4, device="cpu", random_state=0).fit(X)
+    >>> Z = ae.transform(X)
+    >>> Z.shape, ae.predict_rates(Z).shape
+    ((8, 20, 2), (8, 20, 6))
+    >>> ae.inverse_transform(Z, random_state=0).dtype
+    dtype('int64')
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_latents": [Interval(Integral, 1, None, closed="left")],
+        "hidden_channels": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "n_decoder_blocks": [Interval(Integral, 0, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "state_size": [Interval(Integral, 2, None, closed="left")],
+        "mask_prob": [Interval(Real, 0, 1, closed="left")],
+        "l2_penalty": [Interval(Real, 0, None, closed="left")],
+        "smoothness_penalty": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "observation": [None, StrOptions({"poisson"}), HasMethods(["fit", "sample"])],
+        "bin_size": [Interval(Real, 0, None, closed="neither"), pq.Quantity],
+        # Checked by resolve_device, which also knows whether CUDA is present.
+        "device": "no_validation",
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_latents=8,
+        *,
+        hidden_channels=256,
+        n_blocks=4,
+        n_decoder_blocks=0,
+        bidirectional=True,
+        state_size=64,
+        mask_prob=0.2,
+        l2_penalty=0.01,
+        smoothness_penalty=0.01,
+        max_epochs=200,
+        batch_size=512,
+        learning_rate=1e-3,
+        weight_decay=0.01,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        observation=None,
+        bin_size=0.005,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_latents = n_latents
+        self.hidden_channels = hidden_channels
+        self.n_blocks = n_blocks
+        self.n_decoder_blocks = n_decoder_blocks
+        self.bidirectional = bidirectional
+        self.state_size = state_size
+        self.mask_prob = mask_prob
+        self.l2_penalty = l2_penalty
+        self.smoothness_penalty = smoothness_penalty
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.observation = observation
+        self.bin_size = bin_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = False
+        return tags
+
+    # ------------------------------------------------------------------ input handling
+
+    def _counts(self, X, *, fitting: bool):
+        """Validated counts (3-D array or ragged list) from counts or Neo trials."""
+        if _is_neo_input(X):
+            if fitting:
+                from .preprocessing import SpikeTrainBinner
+
+                bin_size = self.bin_size
+                if not isinstance(bin_size, pq.Quantity):
+                    bin_size = float(bin_size) * pq.s
+                self.binner_ = SpikeTrainBinner(bin_size=bin_size).fit(X)
+            elif not hasattr(self, "binner_"):
+                raise TypeError(
+                    "This S4Autoencoder was fitted on binned counts; pass counts, not Neo "
+                    "spike trains (or bin them with SpikeTrainBinner first)."
+                )
+            X = self.binner_.transform(X)
+        n_channels = None if fitting else self.n_neurons_
+        return check_trials(X, name="X", counts=True, n_channels=n_channels)
+
+    def _check_latents(self, Z):
+        check_is_fitted(self)
+        return check_trials(Z, name="Z", n_channels=self.n_latents_)
+
+    def _device(self):
+        return resolve_device(self.device)
+
+    # ----------------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the autoencoder on trials of spike counts.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
+            Spike counts per bin (non-negative integers); trials may differ in length.
+            Neo trials (a ``neo.Block``, a list of ``neo.Segment`` or of lists of
+            ``neo.SpikeTrain``) are binned with ``bin_size`` first.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : S4Autoencoder
+        """
+        device = self._device()
+        counts = self._counts(X, fitting=True)
+        padded, lengths = pad_trials(counts)
+        ragged = bool(lengths.min() < padded.shape[1])
+        self.n_neurons_ = padded.shape[2]
+        self.n_latents_ = self.n_latents
+        self._network_config = {
+            "n_neurons": self.n_neurons_,
+            "n_latents": self.n_latents,
+            "hidden_channels": self.hidden_channels,
+            "n_blocks": self.n_blocks,
+            "n_decoder_blocks": self.n_decoder_blocks,
+            "bidirectional": self.bidirectional,
+            "state_size": self.state_size,
+        }
+        rng = check_random_state(self.random_state)
+        init_seed, train_seed = torch_seed(rng), torch_seed(rng)
+        network = net.build_network(self._network_config, init_seed)
+        config = TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
+            early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
+            verbose=bool(self.verbose),
+            description="S4Autoencoder",
+        )
+        result = net.fit_network(
+            network,
+            padded,
+            lengths,
+            config,
+            device=device,
+            seed=train_seed,
+            ragged=ragged,
+            mask_prob=self.mask_prob,
+            l2_penalty=self.l2_penalty,
+            smoothness_penalty=self.smoothness_penalty,
+        )
+        self.network_ = network
+        self.history_ = result.history
+        self.n_iter_ = len(result.history)
+        self.best_epoch_ = result.best_epoch
+
+        observation = self.observation
+        if observation is None or observation == "poisson":
+            observation = PoissonObservation()
+        rates = self._decode_padded(self._encode_padded(padded, lengths, ragged), lengths, ragged)
+        self.observation_ = clone(observation).fit(
+            counts, unpad_trials(rates, lengths, is_ragged(counts))
+        )
+        return self
+
+    # ------------------------------------------------------------------ transforms
+
+    def _encode_padded(self, padded, lengths, ragged):
+        return net.encode(
+            self.network_,
+            padded,
+            lengths if ragged else None,
+            batch_size=self.batch_size,
+            device=self._device(),
+        )
+
+    def _decode_padded(self, latents, lengths, ragged):
+        return net.decode(
+            self.network_,
+            latents,
+            lengths if ragged else None,
+            batch_size=self.batch_size,
+            device=self._device(),
+        )
+
+    def transform(self, X):
+        """Encode spike counts into latents (deterministic: no dropout).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
+            Spike counts with the neurons seen in ``fit``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_trials, n_bins, n_latents), or list of 2-D arrays
+            Latents, in the form of ``X`` (a list for ragged input).
+        """
+        check_is_fitted(self)
+        counts = self._counts(X, fitting=False)
+        padded, lengths = pad_trials(counts)
+        latents = self._encode_padded(padded, lengths, is_ragged(counts))
+        return unpad_trials(latents, lengths, is_ragged(counts))
+
+    def predict_rates(self, Z):
+        """Decode latents into firing rates (expected spike counts per bin).
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_trials, n_bins, n_latents) or list of 2-D arrays
+            Latents, e.g. from :meth:`transform` or from a diffusion model.
+
+        Returns
+        -------
+        rates : ndarray of shape (n_trials, n_bins, n_neurons), or list of 2-D arrays
+        """
+        latents = self._check_latents(Z)
+        padded, lengths = pad_trials(latents)
+        rates = self._decode_padded(padded, lengths, is_ragged(latents))
+        return unpad_trials(rates, lengths, is_ragged(latents))
+
+    def inverse_transform(self, Z, random_state=None):
+        """Draw spike counts for latents through the observation model.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_trials, n_bins, n_latents) or list of 2-D arrays
+            Latents.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the spike draws.
+
+        Returns
+        -------
+        counts : ndarray of int64 of shape (n_trials, n_bins, n_neurons), or list
+        """
+        rates = self.predict_rates(Z)
+        return self.observation_.sample(rates, random_state=random_state)
+
+    def score(self, X, y=None):
+        """Poisson log-likelihood of ``X`` in bits per spike over a constant-rate model.
+
+        ``(LL(rates) - LL(baseline)) / (n_spikes · ln 2)``, where ``rates`` come from a
+        deterministic pass of ``X`` through the autoencoder and the baseline gives every
+        neuron its mean count per bin *in* ``X`` (the co-bps convention of the Neural
+        Latents Benchmark). Higher is better; 0 means no better than constant rates.
+        Like the paper's validation loss, the encoder sees the bins it is scored on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
+            Held-out spike counts.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        counts = self._counts(X, fitting=False)
+        padded, lengths = pad_trials(counts)
+        ragged = is_ragged(counts)
+        rates = self._decode_padded(self._encode_padded(padded, lengths, ragged), lengths, ragged)
+        valid = (np.arange(padded.shape[1])[None, :] < lengths[:, None])[..., None]
+        n_spikes = float(padded.sum())
+        if n_spikes == 0:
+            raise ValueError("X contains no spikes; bits per spike are undefined.")
+        mean_rate = padded.sum(axis=(0, 1)) / lengths.sum()
+        # A rate that underflowed to 0 where a spike happened would give -inf.
+        rates = np.maximum(rates, np.finfo(np.float32).tiny)
+        ll_model = float((poisson_log_likelihood(padded, rates) * valid).sum())
+        ll_base = float((poisson_log_likelihood(padded, mean_rate) * valid).sum())
+        return (ll_model - ll_base) / (n_spikes * math.log(2.0))
+
+    # ------------------------------------------------------------------- pickling
+
+    def __getstate__(self):
+        # A copy: outside sklearn, BaseEstimator hands back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        if "network_" in state:
+            # Plain arrays instead of a torch module: the fitted state can be pickled,
+            # or saved in a format that loads without running arbitrary code.
+            state["network_"] = net.network_state(state["network_"])
+        return state
+
+    def __setstate__(self, state):
+        if "network_" in state:
+            state = dict(state)
+            state["network_"] = net.load_network(state["_network_config"], state["network_"])
+        super().__setstate__(state)

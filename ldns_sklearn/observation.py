@@ -1,0 +1,390 @@
+"""Observation models: how spike counts arise from the firing rates an autoencoder decodes.
+
+:class:`PoissonObservation` draws each count independently from a Poisson distribution
+with the given rate. :class:`AutoregressiveObservation` adds a per-neuron spike-history
+filter (a GLM with a softplus link), which can express refractoriness and bursting that a
+smooth latent cannot carry.
+
+Both share one small interface: ``fit(counts, rates)``, ``sample(rates, random_state)`` and
+``score(counts, rates)`` (mean log-likelihood per bin and neuron, in nats; higher is
+better, comparable between the two models). Counts and rates are trials: a 3-D array
+``(n_trials, n_bins, n_neurons)`` or a list of 2-D arrays (ragged), and outputs keep the
+form of the input.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, gammaln, xlogy
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, unpad_trials
+
+__all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
+
+
+def check_rates(rates, *, name: str = "rates", n_channels: int | None = None):
+    """Validate firing rates (per bin): finite and non-negative trials.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_rates(np.full((1, 2, 3), 0.5)).shape
+    (1, 2, 3)
+    >>> check_rates(-np.ones((1, 2, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: rates contains negative values; firing rates must be >= 0.
+    """
+    rates = check_trials(rates, name=name, n_channels=n_channels)
+    for trial in rates if is_ragged(rates) else [rates]:
+        if np.any(trial < 0):
+            raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
+    return rates
+
+
+def _check_same_shape(counts, rates) -> None:
+    if not np.array_equal(trial_lengths(counts), trial_lengths(rates)):
+        raise ValueError("counts and rates must have the same number of trials and bins.")
+    width_counts = counts.shape[-1] if not is_ragged(counts) else counts[0].shape[1]
+    width_rates = rates.shape[-1] if not is_ragged(rates) else rates[0].shape[1]
+    if width_counts != width_rates:
+        raise ValueError(
+            f"counts have {width_counts} neurons but rates have {width_rates}; they must match."
+        )
+
+
+def poisson_log_likelihood(counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Elementwise ``log P(counts | rates)`` for Poisson counts (``0 log 0 = 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(poisson_log_likelihood(np.array(0.0), np.array(0.0)))
+    0.0
+    """
+    return xlogy(counts, rates) - rates - gammaln(counts + 1.0)
+
+
+class PoissonObservation(BaseEstimator):
+    """Independent Poisson counts given per-bin firing rates (the LDNS default).
+
+    Nothing is learned; ``fit`` only validates its input and records the number of
+    neurons, so it can stand in wherever an observation model is expected.
+
+    Attributes
+    ----------
+    n_neurons_ : int
+        Number of neurons seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rates = np.full((2, 50, 3), 2.0)
+    >>> obs = PoissonObservation().fit(np.ones((2, 50, 3)), rates)
+    >>> counts = obs.sample(rates, random_state=0)
+    >>> counts.shape, counts.dtype
+    ((2, 50, 3), dtype('int64'))
+    """
+
+    _parameter_constraints: ClassVar[dict] = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, counts, rates):
+        """Validate ``counts`` and ``rates`` and record the number of neurons.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+            Observed spike counts.
+        rates : same form as ``counts``
+            Firing rates (expected counts per bin).
+
+        Returns
+        -------
+        self : PoissonObservation
+        """
+        counts = check_trials(counts, name="counts", counts=True)
+        rates = check_rates(rates)
+        _check_same_shape(counts, rates)
+        self.n_neurons_ = counts.shape[-1] if not is_ragged(counts) else counts[0].shape[1]
+        return self
+
+    def sample(self, rates, random_state=None):
+        """Draw spike counts with the given rates.
+
+        Parameters
+        ----------
+        rates : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+            Firing rates per bin.
+        random_state : int, RandomState instance or None
+            Seed of the draws.
+
+        Returns
+        -------
+        counts : ndarray of int64, same form as ``rates``
+        """
+        check_is_fitted(self)
+        rates = check_rates(rates, n_channels=self.n_neurons_)
+        rng = check_random_state(random_state)
+        padded, lengths = pad_trials(rates)
+        counts = rng.poisson(padded).astype(np.int64)
+        return unpad_trials(counts, lengths, is_ragged(rates))
+
+    def score(self, counts, rates):
+        """Mean Poisson log-likelihood per bin and neuron (nats).
+
+        Parameters
+        ----------
+        counts, rates : trials of the same shape
+            Observed counts and the rates that should explain them.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        counts = check_trials(counts, name="counts", counts=True, n_channels=self.n_neurons_)
+        rates = check_rates(rates, n_channels=self.n_neurons_)
+        _check_same_shape(counts, rates)
+        pairs = zip(counts, rates, strict=True) if is_ragged(counts) else [(counts, rates)]
+        total, n = 0.0, 0
+        for trial_counts, trial_rates in pairs:
+            total += float(poisson_log_likelihood(trial_counts, trial_rates).sum())
+            n += trial_counts.size
+        return total / n
+
+
+def _softplus(u: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, u)
+
+
+def _inverse_softplus(rates: np.ndarray) -> np.ndarray:
+    # log(expm1(r)) written to stay finite for small and large rates alike.
+    r = np.maximum(rates, 1e-6)
+    return r + np.log(-np.expm1(-r))
+
+
+def _history_drive(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_h weights[n, h-1] * counts[:, t-h, n]`` for every trial, bin and neuron."""
+    drive = np.zeros(counts.shape, dtype=np.float64)
+    for lag in range(1, min(weights.shape[1], counts.shape[1] - 1) + 1):
+        drive[:, lag:] += counts[:, :-lag] * weights[:, lag - 1]
+    return drive
+
+
+class AutoregressiveObservation(BaseEstimator):
+    """Spike counts from rates plus each neuron's own recent spikes (a spike-history GLM).
+
+    For neuron ``n`` in bin ``t`` the count is Poisson with rate
+
+    ``softplus(a_n * softplus⁻¹(r_{t,n}) + b_n + sum_{h=1..H} w_{n,h} * x_{t-h,n})``,
+
+    where ``r`` is the rate decoded by the autoencoder and ``x`` the neuron's own counts.
+    With ``a = 1, b = 0, w = 0`` this is exactly the Poisson model, which is where fitting
+    starts; negative ``w`` at short lags express refractoriness, positive ones bursting.
+    Parameters are fitted by L-BFGS on the Poisson likelihood of the training counts (all
+    neurons at once; they do not interact). Sampling runs bin by bin, all trials and
+    neurons together, feeding back the counts it drew; counts are capped at ``max_count``
+    so a self-exciting filter cannot run away.
+
+    Parameters
+    ----------
+    history : int, default=20
+        Number of past bins ``H`` in the filter.
+    alpha : float, default=1e-4
+        L2 penalty on the history weights (per entry, added to the mean NLL).
+    max_count : int or None, default=None
+        Largest count a bin may hold when sampling; None uses each neuron's largest
+        training count.
+    max_iter : int, default=200
+        Maximum L-BFGS iterations.
+
+    Attributes
+    ----------
+    n_neurons_ : int
+    rate_gain_ : ndarray of shape (n_neurons,)
+        ``a``: weight of the decoded rate (through ``softplus⁻¹``).
+    bias_ : ndarray of shape (n_neurons,)
+        ``b``.
+    history_weights_ : ndarray of shape (n_neurons, history)
+        ``w[n, h-1]`` multiplies the count ``h`` bins back.
+    max_count_ : ndarray of shape (n_neurons,)
+        Cap used when sampling.
+    n_iter_ : int
+        L-BFGS iterations run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> rates = np.full((20, 40, 3), 0.4)
+    >>> counts = rng.poisson(rates)
+    >>> obs = AutoregressiveObservation(history=3).fit(counts, rates)
+    >>> obs.history_weights_.shape
+    (3, 3)
+    >>> obs.sample(rates[:2], random_state=0).shape
+    (2, 40, 3)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "history": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_count": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, history=20, *, alpha=1e-4, max_count=None, max_iter=200):
+        self.history = history
+        self.alpha = alpha
+        self.max_count = max_count
+        self.max_iter = max_iter
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        return tags
+
+    def _unpack(self, theta, n_neurons):
+        gain, bias = theta[:n_neurons], theta[n_neurons : 2 * n_neurons]
+        return gain, bias, theta[2 * n_neurons :].reshape(n_neurons, self.history)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, counts, rates):
+        """Fit the spike-history filter on observed counts and the rates that drive them.
+
+        Parameters
+        ----------
+        counts : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+            Observed spike counts.
+        rates : same form as ``counts``
+            Firing rates per bin (e.g. decoded by :class:`S4Autoencoder`).
+
+        Returns
+        -------
+        self : AutoregressiveObservation
+        """
+        counts = check_trials(counts, name="counts", counts=True)
+        rates = check_rates(rates)
+        _check_same_shape(counts, rates)
+        x, lengths = pad_trials(counts)
+        r, _ = pad_trials(rates)
+        n_neurons = x.shape[2]
+        valid = (np.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+        n_valid = float(valid.sum() * n_neurons)
+        drive_rate = _inverse_softplus(r)
+
+        def objective(theta):
+            gain, bias, weights = self._unpack(theta, n_neurons)
+            u = gain * drive_rate + bias + _history_drive(x, weights)
+            lam = _softplus(u)
+            nll = np.where(valid, lam - xlogy(x, lam), 0.0).sum() / n_valid
+            # d nll / d u, with d softplus / du = sigmoid(u).
+            g = np.where(valid, (1.0 - x / np.maximum(lam, 1e-12)) * expit(u), 0.0) / n_valid
+            grad_w = np.stack(
+                [
+                    (g[:, lag:] * x[:, :-lag]).sum(axis=(0, 1))
+                    if lag < x.shape[1]
+                    else np.zeros(n_neurons)
+                    for lag in range(1, self.history + 1)
+                ],
+                axis=1,
+            )
+            value = nll + self.alpha * np.square(weights).sum()
+            grad = np.concatenate(
+                [
+                    (g * drive_rate).sum(axis=(0, 1)),
+                    g.sum(axis=(0, 1)),
+                    (grad_w + 2 * self.alpha * weights).ravel(),
+                ]
+            )
+            return value, grad
+
+        start = np.concatenate(
+            [np.ones(n_neurons), np.zeros(n_neurons), np.zeros(n_neurons * self.history)]
+        )
+        result = minimize(
+            objective, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter}
+        )
+        gain, bias, weights = self._unpack(result.x, n_neurons)
+        self.rate_gain_, self.bias_, self.history_weights_ = gain, bias, weights
+        self.n_iter_ = int(result.nit)
+        self.n_neurons_ = n_neurons
+        observed_max = np.maximum(x.max(axis=(0, 1)), 1).astype(np.int64)
+        self.max_count_ = (
+            observed_max if self.max_count is None else np.full(n_neurons, self.max_count)
+        )
+        return self
+
+    def _rates_given_history(self, counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
+        drive = _history_drive(counts, self.history_weights_)
+        return _softplus(self.rate_gain_ * _inverse_softplus(rates) + self.bias_ + drive)
+
+    def sample(self, rates, random_state=None):
+        """Draw counts bin by bin, feeding each neuron's drawn spikes back into its filter.
+
+        Parameters
+        ----------
+        rates : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+            Firing rates per bin.
+        random_state : int, RandomState instance or None
+            Seed of the draws.
+
+        Returns
+        -------
+        counts : ndarray of int64, same form as ``rates``
+        """
+        check_is_fitted(self)
+        rates = check_rates(rates, n_channels=self.n_neurons_)
+        rng = check_random_state(random_state)
+        r, lengths = pad_trials(rates)
+        base = self.rate_gain_ * _inverse_softplus(r) + self.bias_
+        counts = np.zeros(r.shape, dtype=np.int64)
+        for t in range(r.shape[1]):
+            lags = min(self.history, t)
+            # counts[:, t-1], ..., counts[:, t-lags] against w[:, 0], ..., w[:, lags-1].
+            past = counts[:, t - lags : t][:, ::-1]
+            drive = (past * self.history_weights_[:, :lags].T).sum(axis=1)
+            counts[:, t] = np.minimum(rng.poisson(_softplus(base[:, t] + drive)), self.max_count_)
+        valid = (np.arange(r.shape[1])[None, :] < lengths[:, None])[..., None]
+        counts *= valid  # bins past a trial's end are dropped below anyway
+        return unpad_trials(counts, lengths, is_ragged(rates))
+
+    def score(self, counts, rates):
+        """Mean log-likelihood per bin and neuron (nats), given the observed spike history.
+
+        Comparable with :meth:`PoissonObservation.score` on the same data.
+
+        Parameters
+        ----------
+        counts, rates : trials of the same shape
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        counts = check_trials(counts, name="counts", counts=True, n_channels=self.n_neurons_)
+        rates = check_rates(rates, n_channels=self.n_neurons_)
+        _check_same_shape(counts, rates)
+        x, lengths = pad_trials(counts)
+        r, _ = pad_trials(rates)
+        valid = (np.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+        ll = poisson_log_likelihood(x, self._rates_given_history(x, r))
+        return float(np.where(valid, ll, 0.0).sum() / (valid.sum() * x.shape[2]))
