@@ -16,25 +16,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._backend import autoencoder_net as net
 from ._backend.device import resolve_device, torch_seed
 from ._backend.training import TrainingConfig
+from ._neo import is_neo_trials
 from ._validation import check_trials, is_ragged, pad_trials, unpad_trials
 from .observation import PoissonObservation, poisson_log_likelihood
 
 __all__ = ["S4Autoencoder"]
-
-
-def _is_neo_input(X) -> bool:
-    """Whether ``X`` holds Neo trials (a Block, Segments, or lists of SpikeTrains)."""
-    import neo
-
-    if isinstance(X, neo.Block):
-        return True
-    if isinstance(X, (list, tuple)) and len(X) > 0:
-        first = X[0]
-        if isinstance(first, neo.Segment):
-            return True
-        if isinstance(first, (list, tuple)) and len(first) > 0:
-            return isinstance(first[0], neo.SpikeTrain)
-    return False
 
 
 class S4Autoencoder(TransformerMixin, BaseEstimator):
@@ -90,9 +76,9 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         independent Poisson counts. An estimator with ``fit(counts, rates)`` and
         ``sample(rates, random_state)`` (e.g. :class:`AutoregressiveObservation`) is cloned
         and fitted on the training counts and their decoded rates.
-    bin_size : float or quantities.Quantity, default=0.005
-        Bin width used only when ``X`` is given as Neo spike trains (a float is in
-        seconds); binned counts are used as they are. In a pipeline, bin first with
+    bin_size : quantities.Quantity or None, default=None
+        Bin width used only when ``X`` is given as Neo spike trains (``None``: 5 ms, the
+        paper's); binned counts are used as they are. In a pipeline, bin first with
         :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner` so generated counts can be
         turned back into spike trains.
     device : str, default="auto"
@@ -153,7 +139,7 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "observation": [None, StrOptions({"poisson"}), HasMethods(["fit", "sample"])],
-        "bin_size": [Interval(Real, 0, None, closed="neither"), pq.Quantity],
+        "bin_size": [pq.Quantity, None],
         # Checked by resolve_device, which also knows whether CUDA is present.
         "device": "no_validation",
         "random_state": ["random_state"],
@@ -180,7 +166,7 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         observation=None,
-        bin_size=0.005,
+        bin_size=None,
         device="auto",
         random_state=None,
         verbose=False,
@@ -218,13 +204,11 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
 
     def _counts(self, X, *, fitting: bool):
         """Validated counts (3-D array or ragged list) from counts or Neo trials."""
-        if _is_neo_input(X):
+        if is_neo_trials(X):
             if fitting:
                 from .preprocessing import SpikeTrainBinner
 
-                bin_size = self.bin_size
-                if not isinstance(bin_size, pq.Quantity):
-                    bin_size = float(bin_size) * pq.s
+                bin_size = 5 * pq.ms if self.bin_size is None else self.bin_size
                 self.binner_ = SpikeTrainBinner(bin_size=bin_size).fit(X)
             elif not hasattr(self, "binner_"):
                 raise TypeError(

@@ -361,7 +361,6 @@ _EXPECTED_FAILED_CHECKS = {
         "check_estimators_empty_data_messages",
         "check_pipeline_consistency",
         "check_estimators_nan_inf",
-        "check_estimator_sparse_tag",
         "check_estimator_sparse_array",
         "check_estimator_sparse_matrix",
         "check_estimators_pickle",
