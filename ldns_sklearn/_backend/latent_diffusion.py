@@ -1,0 +1,232 @@
+"""The torch side of ``LatentDiffusion``: NumPy in, NumPy out.
+
+Builds the :class:`~ldns_sklearn._backend.denoiser.Denoiser`, trains it with the shared
+loop (:func:`~ldns_sklearn._backend.training.train`) on the noise-prediction loss, samples
+with the chosen sampler in batches of bounded size, scores held-out latents, and exports
+its weights as NumPy arrays for pickling (nothing but arrays and plain numbers is stored,
+so a saved model never needs to unpickle code).
+
+Array layout at this boundary: latents ``(n_trials, n_bins, n_channels)`` (the estimator's
+layout), masks ``(n_trials, n_bins)`` of 0/1; inside, torch works on ``(batch, channels,
+length)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .denoiser import Denoiser
+from .device import autocast, make_generator, resolve_device, seeded
+from .samplers import sample
+from .schedule import NoiseSchedule, denoising_loss
+from .training import TrainingConfig, TrainingResult, evaluate, train
+
+# Time steps at which ``score`` evaluates the denoising loss: evenly spread over the
+# schedule (centres of SCORE_TIMESTEPS equal bins), so the score weighs all noise levels
+# as the training loss does on average, without its randomness.
+SCORE_TIMESTEPS = 10
+
+
+@dataclass(frozen=True)
+class DenoiserSpec:
+    """Everything needed to rebuild the network and its schedule."""
+
+    n_latents: int
+    hidden_channels: int
+    n_blocks: int
+    state_size: int
+    n_diffusion_steps: int
+    n_trial_features: int = 0
+    n_series_features: int = 0
+
+
+def _to_channels_first(array: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(np.swapaxes(array, 1, 2)), dtype=torch.float32)
+
+
+def _mask_tensor(mask: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(mask, dtype=torch.float32)[:, None, :]
+
+
+class LatentDiffusionModel:
+    """A denoiser, its noise schedule and the operations the estimator needs."""
+
+    def __init__(self, spec: DenoiserSpec, seed: int = 0):
+        self.spec = spec
+        self.schedule = NoiseSchedule(spec.n_diffusion_steps)
+        with seeded(seed):
+            self.network = Denoiser(
+                spec.n_latents,
+                spec.hidden_channels,
+                spec.n_blocks,
+                n_trial_features=spec.n_trial_features,
+                n_series_features=spec.n_series_features,
+                state_size=spec.state_size,
+            )
+        self.network.eval()
+
+    # --- data -------------------------------------------------------------------------
+    def _tensors(self, z, mask, trial_condition, series_condition):
+        tensors = [_to_channels_first(z), _mask_tensor(mask)]
+        if self.spec.n_trial_features:
+            tensors.append(torch.as_tensor(trial_condition, dtype=torch.float32))
+        if self.spec.n_series_features:
+            tensors.append(_to_channels_first(series_condition))
+        return tensors
+
+    def _conditions(self, batch) -> dict:
+        rest = list(batch[2:])
+        conditions = {}
+        if self.spec.n_trial_features:
+            conditions["trial_condition"] = rest.pop(0)
+        if self.spec.n_series_features:
+            conditions["series_condition"] = rest.pop(0)
+        return conditions
+
+    def _loss_fn(self, t_fixed: int | None = None):
+        def loss_fn(model, batch, generator, training):
+            z0, mask = batch[0], batch[1]
+            # All-valid batches skip the mask: it costs full-size multiplies in every block.
+            if bool(mask.min() == 1):
+                mask = None
+            t = None
+            if t_fixed is not None:
+                t = torch.full((z0.shape[0],), t_fixed, dtype=torch.long)
+            return denoising_loss(
+                model, self.schedule, z0, mask, generator, t=t, **self._conditions(batch)
+            )
+
+        return loss_fn
+
+    # --- operations -------------------------------------------------------------------
+    def fit(
+        self,
+        z: np.ndarray,
+        mask: np.ndarray,
+        trial_condition: np.ndarray | None,
+        series_condition: np.ndarray | None,
+        config: TrainingConfig,
+        *,
+        device: str,
+        seed: int,
+    ) -> TrainingResult:
+        """Train on standardised latents; afterwards the network holds the EMA weights."""
+        resolved = resolve_device(device)
+        tensors = self._tensors(z, mask, trial_condition, series_condition)
+        result = train(
+            self.network,
+            self._loss_fn(),
+            tensors,
+            config,
+            device=resolved,
+            generator=make_generator(seed),
+        )
+        if result.ema_state is not None:
+            # Sampling and scoring use the averaged weights (as DDPM and the paper do).
+            self.network.load_state_dict(result.ema_state)
+        self.network.eval()
+        return result
+
+    def score(
+        self, z, mask, trial_condition, series_condition, *, batch_size: int, device: str
+    ) -> float:
+        """Mean denoising MSE at fixed time steps with fixed (seeded) noise."""
+        resolved = resolve_device(device)
+        self.network.to(resolved)
+        tensors = self._tensors(z, mask, trial_condition, series_condition)
+        n_steps = self.spec.n_diffusion_steps
+        timesteps = ((np.arange(SCORE_TIMESTEPS) + 0.5) * n_steps / SCORE_TIMESTEPS).astype(int)
+        losses = [
+            evaluate(
+                self.network,
+                self._loss_fn(int(t)),
+                tensors,
+                batch_size,
+                resolved,
+                make_generator(index),
+            )
+            for index, t in enumerate(timesteps)
+        ]
+        return float(np.mean(losses))
+
+    def sample(
+        self,
+        lengths: np.ndarray,
+        trial_condition: np.ndarray | None,
+        series_condition: np.ndarray | None,
+        *,
+        sampler: str,
+        n_steps: int,
+        eta: float,
+        batch_size: int,
+        device: str,
+        seed: int,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Latents ``(len(lengths), max(lengths), n_latents)``, zero past each length.
+
+        Trials are sampled in batches of at most ``batch_size`` (bounded memory), sorted by
+        length so a batch is padded only to its own longest trial.
+        """
+        resolved = resolve_device(device)
+        self.network.to(resolved).eval()
+        generator = make_generator(seed)
+        n_samples, max_length = len(lengths), int(lengths.max())
+        out = np.zeros((n_samples, max_length, self.spec.n_latents), dtype=np.float64)
+        order = np.argsort(-lengths, kind="stable")
+        for start in range(0, n_samples, batch_size):
+            index = order[start : start + batch_size]
+            batch_lengths = lengths[index]
+            length = int(batch_lengths.max())
+            mask = None
+            if batch_lengths.min() < length:
+                mask_np = np.arange(length)[None, :] < batch_lengths[:, None]
+                mask = _mask_tensor(mask_np).to(resolved)
+            conditions = {}
+            if self.spec.n_trial_features:
+                conditions["trial_condition"] = torch.as_tensor(
+                    trial_condition[index], dtype=torch.float32
+                ).to(resolved)
+            if self.spec.n_series_features:
+                conditions["series_condition"] = _to_channels_first(
+                    series_condition[index, :length]
+                ).to(resolved)
+
+            def model(z, t, mask=mask, conditions=conditions):
+                return self.network(z, t, mask, **conditions)
+
+            with torch.no_grad(), autocast(resolved):
+                z = sample(
+                    model,
+                    self.schedule,
+                    (len(index), self.spec.n_latents, length),
+                    generator=generator,
+                    device=resolved,
+                    sampler=sampler,
+                    n_steps=n_steps,
+                    eta=eta,
+                    mask=mask,
+                    progress=progress,
+                )
+            out[index, :length] = np.swapaxes(z.float().cpu().numpy(), 1, 2)
+        return out
+
+    # --- persistence ------------------------------------------------------------------
+    def export(self) -> dict:
+        """Plain numbers and NumPy arrays only: safe to store and to load without pickle."""
+        weights = {
+            name: value.detach().cpu().numpy().copy()
+            for name, value in self.network.state_dict().items()
+        }
+        return {"spec": asdict(self.spec), "weights": weights}
+
+    @classmethod
+    def from_export(cls, exported: dict) -> LatentDiffusionModel:
+        """Rebuild a model from :meth:`export` (on the CPU)."""
+        model = cls(DenoiserSpec(**exported["spec"]))
+        state = {name: torch.from_numpy(np.asarray(w)) for name, w in exported["weights"].items()}
+        model.network.load_state_dict(state)
+        return model

@@ -1,0 +1,7 @@
+"""Data sets: synthetic generators and loaders for recordings in local files."""
+
+from ._lorenz import make_lorenz_spikes
+from ._nwb import load_mc_maze, load_nwb_trials
+from ._speech import load_speech_bci
+
+__all__ = ["load_mc_maze", "load_nwb_trials", "load_speech_bci", "make_lorenz_spikes"]

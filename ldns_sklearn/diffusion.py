@@ -1,0 +1,509 @@
+"""Latent diffusion over the autoencoder's latents: ``LatentDiffusion``."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._backend.device import torch_seed
+from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
+from ._backend.samplers import SAMPLERS
+from ._backend.training import TrainingConfig
+from ._validation import check_condition, check_trials, pad_trials, trial_lengths
+
+__all__ = ["LatentDiffusion"]
+
+# Standardised latents are clipped at ±CLIP standard deviations before training, as in the
+# paper's code: a few extreme bins would otherwise dominate the squared-error loss.
+CLIP = 5.0
+
+
+def _stacked_bins(trials) -> np.ndarray:
+    """All valid bins of all trials as rows ``(n_valid_bins, n_channels)``."""
+    if isinstance(trials, np.ndarray):
+        return trials.reshape(-1, trials.shape[2])
+    return np.concatenate(trials, axis=0)
+
+
+def _scale(trials, scaler: StandardScaler, clip: float | None = None):
+    """Apply a per-channel scaler to every bin of every trial (keeping the trial form)."""
+
+    def one(array):
+        flat = scaler.transform(array.reshape(-1, array.shape[-1]))
+        if clip is not None:
+            flat = np.clip(flat, -clip, clip)
+        return flat.reshape(array.shape)
+
+    return one(trials) if isinstance(trials, np.ndarray) else [one(t) for t in trials]
+
+
+def _check_n_samples(n_samples, name="n_samples"):
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, Integral):
+        raise TypeError(f"{name} must be an int, got {type(n_samples).__name__}.")
+    if n_samples < 1:
+        raise ValueError(f"{name} must be >= 1, got {n_samples}.")
+    return int(n_samples)
+
+
+class LatentDiffusion(BaseEstimator):
+    """Denoising diffusion model of latent trajectories, the second stage of LDNS.
+
+    Learns the distribution of latent time series ``(n_bins, n_latents)`` (e.g. from
+    :class:`~ldns_sklearn.S4Autoencoder`) with a DDPM (Ho et al. 2020): latents are
+    standardised per channel (then clipped at ±5 standard deviations, as in the paper), a
+    denoiser of bidirectional S4 blocks with adaptive-norm time-step conditioning
+    (Kapoor, Schulz et al. 2024) is trained to predict the noise added at ``T =
+    n_diffusion_steps`` noise levels, and :meth:`sample` turns Gaussian noise into new
+    latents, undoing the standardisation.
+
+    Conditions ``y`` (optional) are of two kinds: a per-trial vector ``(n_trials,
+    n_features)`` (e.g. reach direction) enters through an embedding added to the time-step
+    embedding; a time series aligned to the bins ``(n_trials, n_bins, n_features)`` (or a
+    ragged list; e.g. hand velocity) enters as extra input channels. Both are standardised.
+
+    Parameters
+    ----------
+    hidden_channels : int, default=64
+        Width of the denoiser.
+    n_blocks : int, default=4
+        Number of denoiser blocks.
+    state_size : int, default=64
+        State size of each S4 kernel.
+    n_diffusion_steps : int, default=1000
+        Number of noise levels ``T`` of the training schedule (linear betas from 1e-4 to
+        0.02 for ``T = 1000``, scaled by ``1000 / T`` otherwise).
+    sampler : {"dpm-solver++", "ddim", "ddpm"}, default="dpm-solver++"
+        ``"ddpm"``: ancestral sampling through all ``T`` steps (what the paper does; slow).
+        ``"ddim"``: DDIM on ``n_sampling_steps`` evenly spaced steps with noise ``eta``.
+        ``"dpm-solver++"``: deterministic second-order multistep solver on
+        ``n_sampling_steps`` steps evenly spaced in log signal-to-noise ratio; statistically
+        matches DDPM with ~50 steps (``benchmarks/bench_sampling.py``).
+    n_sampling_steps : int, default=50
+        Number of denoiser evaluations per sample for ``"ddim"`` and ``"dpm-solver++"``
+        (at most ``n_diffusion_steps``); ignored by ``"ddpm"``.
+    eta : float, default=0.0
+        DDIM noise scale: 0 is deterministic DDIM, 1 with all steps equals DDPM. Used only
+        by ``"ddim"``.
+    ema_decay : float or None, default=0.995
+        Decay of the exponential moving average of the weights, which is what sampling and
+        scoring use. None: use the final weights. Short runs need a smaller decay (the
+        average remembers about ``1 / (1 - ema_decay)`` optimiser steps).
+    max_epochs : int, default=200
+        Number of passes over the training trials.
+    batch_size : int, default=64
+        Trials per optimisation step (also per step of :meth:`score`).
+    learning_rate : float, default=1e-3
+        Peak learning rate of AdamW (linear warm-up over 5% of the steps, then cosine decay).
+    weight_decay : float, default=0.0
+        AdamW weight decay (not applied to biases, norms and state-space parameters).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the trials, stop when their denoising loss has
+        not improved for ``n_iter_no_change`` epochs and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Fraction of trials held out when ``early_stopping`` is True.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    sample_batch_size : int, default=256
+        Trials denoised at once by :meth:`sample`; bounds the memory of sampling.
+    device : str, default="auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, noise levels, noise and batch order. With an int,
+        fitting twice on the CPU gives identical weights.
+    verbose : bool, default=False
+        Show progress bars while training and sampling.
+
+    Attributes
+    ----------
+    n_latents_ : int
+        Number of latent channels seen in ``fit``.
+    latent_mean_, latent_scale_ : ndarray of shape (n_latents_,)
+        Per-channel mean and standard deviation used to standardise the latents.
+    clipped_fraction_ : float
+        Fraction of standardised training values that were clipped at ±5.
+    train_lengths_ : ndarray of shape (n_trials,)
+        Number of bins of each training trial (lengths for ``sample(n_bins=None)``).
+    condition_kind_ : {"trial", "series"} or None
+        Kind of the condition ``y`` given to ``fit`` (None: unconditional).
+    n_condition_features_ : int
+        Number of condition features (0 when unconditional).
+    history_ : list of dict
+        Per-epoch training record (``train_loss``, ``val_loss`` with early stopping,
+        ``learning_rate``, ``seconds``).
+    n_iter_ : int
+        Number of epochs run.
+    best_epoch_ : int or None
+        Epoch whose weights were kept (early stopping), else None.
+
+    See Also
+    --------
+    ldns_sklearn.S4Autoencoder : Produces the latents this model learns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Z = np.cumsum(rng.normal(size=(16, 12, 2)), axis=1)    # 16 trials, 12 bins
+    >>> model = LatentDiffusion(hidden_channels=8, n_blocks=1, max_epochs=2,
+    ...                         n_sampling_steps=5, random_state=0).fit(Z)
+    >>> model.sample(3, random_state=0).shape
+    (3, 12, 2)
+    >>> model.sample(2, n_bins=30, random_state=0).shape       # longer than in training
+    (2, 30, 2)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_channels": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "state_size": [Interval(Integral, 2, None, closed="left")],
+        "n_diffusion_steps": [Interval(Integral, 1, None, closed="left")],
+        "sampler": [StrOptions(set(SAMPLERS))],
+        "n_sampling_steps": [Interval(Integral, 1, None, closed="left")],
+        "eta": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "sample_batch_size": [Interval(Integral, 1, None, closed="left")],
+        # Checked by resolve_device, which also knows whether CUDA is present.
+        "device": "no_validation",
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_channels=64,
+        n_blocks=4,
+        state_size=64,
+        n_diffusion_steps=1000,
+        sampler="dpm-solver++",
+        n_sampling_steps=50,
+        eta=0.0,
+        ema_decay=0.995,
+        max_epochs=200,
+        batch_size=64,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        sample_batch_size=256,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.hidden_channels = hidden_channels
+        self.n_blocks = n_blocks
+        self.state_size = state_size
+        self.n_diffusion_steps = n_diffusion_steps
+        self.sampler = sampler
+        self.n_sampling_steps = n_sampling_steps
+        self.eta = eta
+        self.ema_decay = ema_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.sample_batch_size = sample_batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = False
+        return tags
+
+    # ------------------------------------------------------------------ data helpers
+
+    def _standardised(self, Z, y):
+        """Validated, standardised, padded latents, mask and conditions (fit or score)."""
+        Z = check_trials(Z, name="Z", n_channels=getattr(self, "n_latents_", None))
+        lengths = trial_lengths(Z)
+        z, _ = pad_trials(_scale(Z, self._latent_scaler, clip=CLIP))
+        mask = (np.arange(z.shape[1])[None, :] < lengths[:, None]).astype(np.float64)
+        trial, series = self._conditions(y, len(lengths), lengths, "Z")
+        return Z, z, mask, trial, series
+
+    def _conditions(self, y, n_trials, lengths, what):
+        """Standardised ``(trial, series)`` conditions; checks ``y`` against the fit."""
+        kind = self.condition_kind_
+        if y is None:
+            if kind is not None:
+                raise ValueError(
+                    f"This LatentDiffusion was fitted with a {kind} condition y; pass y "
+                    f"(one per trial of {what})."
+                )
+            return None, None
+        if kind is None:
+            raise ValueError(
+                "y was given but this LatentDiffusion was fitted without a condition "
+                "(unconditional model); refit with fit(Z, y) to condition on y."
+            )
+        given_kind, values = check_condition(y, n_trials, lengths)
+        if given_kind != kind:
+            raise ValueError(
+                f"y is a {given_kind} condition but the model was fitted with a {kind} "
+                "condition (per-trial: (n_trials, n_features); series: (n_trials, n_bins, "
+                "n_features))."
+            )
+        n_features = values.shape[1] if kind == "trial" else _stacked_bins(values).shape[1]
+        if n_features != self.n_condition_features_:
+            raise ValueError(
+                f"y has {n_features} features but the model was fitted with "
+                f"{self.n_condition_features_}."
+            )
+        scaled = _scale(values, self.condition_scaler_)
+        if kind == "trial":
+            return scaled, None
+        return None, pad_trials(scaled)[0]
+
+    @property
+    def _latent_scaler(self):
+        scaler = StandardScaler()
+        scaler.mean_, scaler.scale_ = self.latent_mean_, self.latent_scale_
+        scaler.n_features_in_ = len(self.latent_mean_)
+        return scaler
+
+    def _training_config(self):
+        return TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
+            early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
+            ema_decay=self.ema_decay,
+            verbose=bool(self.verbose),
+            description="LatentDiffusion",
+        )
+
+    # ----------------------------------------------------------------------- fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, Z, y=None):
+        """Train the denoiser on latent trajectories.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_trials, n_bins, n_latents) or list of 2-D arrays
+            Latents of each trial; trials may differ in length (a list of
+            ``(n_bins_i, n_latents)`` arrays): shorter trials are padded and masked, so
+            the loss and the S4 layers only see each trial's own bins.
+        y : array-like, optional
+            Condition: ``(n_trials, n_features)`` (or ``(n_trials,)``) per trial, or
+            ``(n_trials, n_bins, n_features)`` / a list of ``(n_bins_i, n_features)``
+            aligned to the bins of ``Z``.
+
+        Returns
+        -------
+        self : LatentDiffusion
+        """
+        Z = check_trials(Z, name="Z")
+        lengths = trial_lengths(Z)
+        bins = _stacked_bins(Z)
+        scaler = StandardScaler().fit(bins)
+        self.n_latents_ = bins.shape[1]
+        self.latent_mean_, self.latent_scale_ = scaler.mean_, scaler.scale_
+        self.clipped_fraction_ = float(np.mean(np.abs(scaler.transform(bins)) > CLIP))
+        self.train_lengths_ = lengths
+
+        self.condition_kind_, self.n_condition_features_ = None, 0
+        if y is not None:
+            kind, values = check_condition(y, len(lengths), lengths)
+            self.condition_kind_ = kind
+            self.condition_scaler_ = StandardScaler().fit(
+                values if kind == "trial" else _stacked_bins(values)
+            )
+            self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
+
+        _, z, mask, trial, series = self._standardised(Z, y)
+        rng = check_random_state(self.random_state)
+        init_seed, train_seed = torch_seed(rng), torch_seed(rng)
+        spec = DenoiserSpec(
+            n_latents=self.n_latents_,
+            hidden_channels=self.hidden_channels,
+            n_blocks=self.n_blocks,
+            state_size=self.state_size,
+            n_diffusion_steps=self.n_diffusion_steps,
+            n_trial_features=self.n_condition_features_ if self.condition_kind_ == "trial" else 0,
+            n_series_features=(
+                self.n_condition_features_ if self.condition_kind_ == "series" else 0
+            ),
+        )
+        model = LatentDiffusionModel(spec, seed=init_seed)
+        result = model.fit(
+            z, mask, trial, series, self._training_config(), device=self.device, seed=train_seed
+        )
+        self.model_ = model
+        self.history_ = result.history
+        self.n_iter_ = len(result.history)
+        self.best_epoch_ = result.best_epoch
+        return self
+
+    # ---------------------------------------------------------------------- sampling
+
+    def _sample_lengths(self, n_samples, n_bins, rng):
+        if n_bins is not None:
+            return np.full(n_samples, _check_n_samples(n_bins, "n_bins"), dtype=np.int64)
+        if np.all(self.train_lengths_ == self.train_lengths_[0]):
+            return np.full(n_samples, self.train_lengths_[0], dtype=np.int64)
+        return rng.choice(self.train_lengths_, size=n_samples, replace=True)
+
+    def sample(self, n_samples=None, y=None, n_bins=None, random_state=None):
+        """Generate new latent trajectories.
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of trials to draw. May be omitted when ``y`` gives one condition per
+            trial; if both are given they must agree.
+        y : array-like, optional
+            Condition of each trial to draw, of the kind given to ``fit``: ``(n_samples,
+            n_features)`` per trial, or a time series ``(n_samples, n_bins, n_features)`` /
+            list of ``(n_bins_i, n_features)`` that also sets the length of each trial.
+            Required for a conditional model; an error for an unconditional one.
+        n_bins : int, optional
+            Length of the trials in bins. Default: the training length if all training
+            trials share one, otherwise lengths drawn (with replacement) from the training
+            trials' lengths, and the result is a ragged list. Any length works, including
+            longer ones than in training: the S4 kernels are defined for every length
+            (how realistic the extra bins are depends on how stationary the data is).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise (and drawn lengths). With an int, sampling is reproducible on
+            the CPU for the same ``sample_batch_size``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_bins, n_latents_) or list of ndarray
+            Latents in the units of the training latents; a list of ``(n_bins_i,
+            n_latents_)`` arrays when trial lengths differ.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> Z = rng.normal(size=(12, 10, 2))
+        >>> reach = rng.normal(size=(12, 2))                  # a per-trial condition
+        >>> model = LatentDiffusion(hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                         n_sampling_steps=3, random_state=0).fit(Z, reach)
+        >>> model.sample(y=reach[:4], random_state=1).shape
+        (4, 10, 2)
+        """
+        check_is_fitted(self)
+        self._validate_params()
+        rng = check_random_state(random_state)
+        if y is None:
+            if n_samples is None:
+                raise ValueError("n_samples is required when no condition y is given.")
+            n_samples = _check_n_samples(n_samples)
+        else:
+            n_rows = y.shape[0] if isinstance(y, np.ndarray) else len(y)
+            if n_samples is None:
+                n_samples = n_rows
+            elif _check_n_samples(n_samples) != n_rows:
+                raise ValueError(
+                    f"n_samples={n_samples} but y holds conditions for {n_rows} trials; "
+                    "give one condition per sample (or omit n_samples)."
+                )
+            n_samples = _check_n_samples(n_samples, "the number of conditions in y")
+        if self.condition_kind_ == "series" and y is not None:
+            series_lengths = trial_lengths(check_condition(y, n_samples)[1])
+            if n_bins is not None and np.any(series_lengths != n_bins):
+                raise ValueError(
+                    f"n_bins={n_bins} disagrees with the length of the time-series "
+                    "condition y, which sets the trial lengths; omit n_bins."
+                )
+            lengths = series_lengths
+        else:
+            lengths = self._sample_lengths(n_samples, n_bins, rng)
+        trial, series = self._conditions(y, n_samples, lengths, "the samples")
+        z = self.model_.sample(
+            lengths,
+            trial,
+            series,
+            sampler=self.sampler,
+            n_steps=self.n_sampling_steps,
+            eta=self.eta,
+            batch_size=self.sample_batch_size,
+            device=self.device,
+            seed=torch_seed(rng),
+            progress=bool(self.verbose),
+        )
+        z = z * self.latent_scale_ + self.latent_mean_
+        if np.all(lengths == lengths[0]):
+            return z
+        return [trial[:length] for trial, length in zip(z, lengths, strict=True)]
+
+    # ----------------------------------------------------------------------- scoring
+
+    def score(self, Z, y=None):
+        """Negative denoising loss on held-out latents (higher is better).
+
+        The mean squared error of the predicted noise, over the valid bins of ``Z``
+        (standardised and clipped as in ``fit``), at 10 noise levels evenly spread over the
+        schedule with fixed, seeded noise: the same ``Z`` always gets the same score.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_trials, n_bins, n_latents_) or list of 2-D arrays
+            Held-out latents.
+        y : array-like, optional
+            Their conditions, required for (and only for) a conditional model.
+
+        Returns
+        -------
+        score : float
+            Minus the mean denoising MSE; 0 would be a perfect denoiser, about -1 a model
+            that predicts no noise at all.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Z = np.random.default_rng(0).normal(size=(8, 10, 2))
+        >>> model = LatentDiffusion(hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                         random_state=0).fit(Z)
+        >>> model.score(Z) == model.score(Z)                   # deterministic
+        True
+        """
+        check_is_fitted(self)
+        _, z, mask, trial, series = self._standardised(Z, y)
+        loss = self.model_.score(
+            z, mask, trial, series, batch_size=self.batch_size, device=self.device
+        )
+        return -loss
+
+    # ------------------------------------------------------------------- pickling
+
+    def __getstate__(self):
+        # A copy: object.__getstate__ may hand back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            # Plain arrays instead of torch objects: the fitted state can be pickled, or
+            # saved in a format that loads without running arbitrary code.
+            state["model_"] = state["model_"].export()
+        return state
+
+    def __setstate__(self, state):
+        if "model_" in state:
+            state = dict(state)
+            state["model_"] = LatentDiffusionModel.from_export(state["model_"])
+        super().__setstate__(state)
