@@ -1,3 +1,27 @@
-"""ldns_sklearn: Latent Diffusion for Neural Spiking data as scikit-learn estimators."""
+"""ldns_sklearn: Latent Diffusion for Neural Spiking data as scikit-learn estimators.
+
+The public names are the estimators of the LDNS pipeline; data sets, metrics and figures
+live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
+``ldns_sklearn.plotting``.
+"""
+
+from .autoencoder import S4Autoencoder
+from .diffusion import LatentDiffusion
+from .observation import AutoregressiveObservation, PoissonObservation
+from .pipeline import LDNSPipeline, make_ldns_pipeline
+from .preprocessing import SpikeTrainBinner, counts_to_spiketrains, spiketrains_to_counts
 
 __version__ = "0.1.0.dev0"
+
+__all__ = [
+    "AutoregressiveObservation",
+    "LDNSPipeline",
+    "LatentDiffusion",
+    "PoissonObservation",
+    "S4Autoencoder",
+    "SpikeTrainBinner",
+    "__version__",
+    "counts_to_spiketrains",
+    "make_ldns_pipeline",
+    "spiketrains_to_counts",
+]
