@@ -1,0 +1,243 @@
+"""LDNSPipeline: a scikit-learn Pipeline whose last step can sample."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+
+import numpy as np
+import quantities as pq
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .metrics import generation_score
+
+__all__ = ["LDNSPipeline", "make_ldns_pipeline"]
+
+
+def _accepts(method, keyword: str) -> bool:
+    parameters = inspect.signature(method).parameters
+    return keyword in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def _n_trials(X) -> int:
+    if hasattr(X, "segments"):  # a neo.Block
+        return len(X.segments)
+    return len(X)
+
+
+class LDNSPipeline(Pipeline):
+    """A :class:`~sklearn.pipeline.Pipeline` of LDNS steps that can generate new data.
+
+    Fitting, ``transform``, cloning, ``get_params``/``set_params`` and grid search work as
+    for any scikit-learn pipeline: ``pipe.fit(X)`` bins spike trains, fits the
+    autoencoder, encodes the training trials and fits the diffusion model on their latents.
+    On top of that:
+
+    * :meth:`sample` draws from the last step (the diffusion model) and maps the samples
+      back through every earlier step's ``inverse_transform``, so the output has the form
+      of the input: Neo trials in → Neo trials out, counts in → counts out.
+    * :meth:`score` measures *generation quality*: it samples as many trials as ``X``
+      holds and compares their spike statistics with ``X`` through
+      :func:`ldns_sklearn.metrics.generation_score` (higher is better), so
+      ``GridSearchCV`` selects models on how realistic their samples are.
+
+    Parameters
+    ----------
+    steps : list of (str, estimator) tuples
+        As for :class:`~sklearn.pipeline.Pipeline`. The last step must have a ``sample``
+        method; the step before it maps spike counts to latents (its input is the space in
+        which :meth:`score` compares real and generated data).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling done by :meth:`score`, so that grid-search scores are
+        reproducible. :meth:`sample` takes its own ``random_state``.
+    memory, verbose, transform_input
+        As for :class:`~sklearn.pipeline.Pipeline`.
+
+    See Also
+    --------
+    make_ldns_pipeline : Build the usual binner → autoencoder → diffusion pipeline.
+
+    Examples
+    --------
+    >>> import quantities as pq
+    >>> from ldns_sklearn import (LDNSPipeline, LatentDiffusion, S4Autoencoder,
+    ...                           SpikeTrainBinner)
+    >>> from ldns_sklearn.datasets import make_lorenz_spikes
+    >>> data = make_lorenz_spikes(n_trials=16, n_neurons=6, n_bins=24, random_state=0)
+    >>> pipe = LDNSPipeline([
+    ...     ("bin", SpikeTrainBinner(bin_size=5 * pq.ms)),
+    ...     ("ae", S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2,
+    ...                          random_state=0)),
+    ...     ("diffusion", LatentDiffusion(hidden_channels=8, n_blocks=1, max_epochs=2,
+    ...                                   n_sampling_steps=5, random_state=0)),
+    ... ])
+    >>> samples = pipe.fit(data.spiketrains).sample(3, random_state=0)
+    >>> len(samples), len(samples[0]), samples[0][0].annotations["generated"]
+    (3, 6, True)
+    """
+
+    def __init__(self, steps, *, random_state=None, transform_input=None, memory=None,
+                 verbose=False):
+        super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
+        self.random_state = random_state
+
+    def _sampler(self):
+        final = self._final_estimator
+        if final == "passthrough" or not hasattr(final, "sample"):
+            raise TypeError(
+                f"The last step of the pipeline ({type(final).__name__}) has no 'sample' "
+                "method; LDNSPipeline.sample needs a generative last step such as "
+                "LatentDiffusion."
+            )
+        return final
+
+    def _sample_latents(self, n_samples, y, n_bins, rng):
+        kwargs = {"random_state": rng.randint(np.iinfo(np.int32).max)}
+        if y is not None:
+            kwargs["y"] = y
+        if n_bins is not None:
+            kwargs["n_bins"] = n_bins
+        return self._sampler().sample(n_samples, **kwargs)
+
+    def _inverse(self, Z, steps, rng):
+        for _, _, step in reversed(list(steps)):
+            if _accepts(step.inverse_transform, "random_state"):
+                Z = step.inverse_transform(Z, random_state=rng.randint(np.iinfo(np.int32).max))
+            else:
+                Z = step.inverse_transform(Z)
+        return Z
+
+    def sample(self, n_samples=None, y=None, *, n_bins=None, random_state=None):
+        """Generate new trials in the form the pipeline was fitted on.
+
+        Parameters
+        ----------
+        n_samples : int, optional
+            Number of trials. May be omitted when ``y`` gives one condition per trial.
+        y : array-like, optional
+            Condition for a conditional model (see :class:`LatentDiffusion`).
+        n_bins : int, optional
+            Trial length in bins (default: as in training). Longer trials than those seen
+            in training are possible: the S4 kernels are defined for any length.
+        random_state : int, RandomState instance or None, default=None
+            Makes the samples reproducible (on CPU).
+
+        Returns
+        -------
+        samples
+            Trials as the first step's ``inverse_transform`` returns them: a list of
+            trials of ``neo.SpikeTrain`` for a pipeline fitted on Neo data, counts
+            ``(n_samples, n_bins, n_neurons)`` for one fitted on counts.
+        """
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        Z = self._sample_latents(n_samples, y, n_bins, rng)
+        return self._inverse(Z, self._iter(with_final=False, filter_passthrough=True), rng)
+
+    def _comparison_split(self):
+        """Steps that map X to the space where samples are compared (spike counts)."""
+        transformers = list(self._iter(with_final=False, filter_passthrough=True))
+        if not transformers:
+            raise TypeError(
+                "LDNSPipeline.score needs at least one step (e.g. S4Autoencoder) between the "
+                "data and the sampling step: it compares generated and real spike counts."
+            )
+        return transformers[:-1], transformers[-1]
+
+    def score(self, X, y=None, sample_weight=None, **params):
+        """Generation quality: higher is better.
+
+        Draws as many trials as ``X`` holds (with the conditions ``y``, if given), maps both
+        the samples and ``X`` to spike counts (the input space of the step before the
+        sampler) and returns :func:`ldns_sklearn.metrics.generation_score` of the two.
+        Sampling is seeded by the pipeline's ``random_state``.
+
+        Parameters
+        ----------
+        X : trials
+            Held-out data in the form the pipeline accepts.
+        y : array-like, optional
+            Conditions of the trials of ``X`` for a conditional model.
+        sample_weight : None
+            Not supported; present for the scikit-learn signature.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if sample_weight is not None:
+            raise ValueError("LDNSPipeline.score does not support sample_weight.")
+        to_counts, encoder = self._comparison_split()
+        real = X
+        for _, _, step in to_counts:
+            real = step.transform(real)
+        rng = check_random_state(self.random_state)
+        lengths = {np.shape(trial)[0] for trial in real}
+        n_bins = lengths.pop() if len(lengths) == 1 else None
+        Z = self._sample_latents(None if y is not None else _n_trials(X), y, n_bins, rng)
+        generated = self._inverse(Z, [encoder], rng)
+        return generation_score(real, generated)
+
+
+def make_ldns_pipeline(
+    bin_size=5 * pq.ms,
+    n_latents: int = 8,
+    *,
+    observation=None,
+    autoencoder_params: dict | None = None,
+    diffusion_params: dict | None = None,
+    random_state=None,
+) -> LDNSPipeline:
+    """Build the standard LDNS pipeline: binner → S4 autoencoder → latent diffusion.
+
+    Parameters
+    ----------
+    bin_size : quantities.Quantity or None, default=5 ms
+        Bin width for Neo input. ``None`` builds a pipeline without a binner, for data
+        that is already binned counts.
+    n_latents : int, default=8
+        Latent dimensionality of the autoencoder.
+    observation : estimator, optional
+        Observation model of the autoencoder (e.g. ``AutoregressiveObservation``);
+        Poisson when omitted.
+    autoencoder_params, diffusion_params : dict, optional
+        Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`.
+    random_state : int or None
+        Seeds both models and the pipeline's scoring.
+
+    Returns
+    -------
+    LDNSPipeline
+        With steps named ``"bin"`` (if ``bin_size`` is given), ``"ae"`` and
+        ``"diffusion"``, so grid searches address e.g. ``"ae__n_latents"``.
+
+    Examples
+    --------
+    >>> from ldns_sklearn import make_ldns_pipeline
+    >>> pipe = make_ldns_pipeline(n_latents=4, random_state=0)
+    >>> [name for name, _ in pipe.steps]
+    ['bin', 'ae', 'diffusion']
+    >>> pipe.get_params()["ae__n_latents"]
+    4
+    """
+    # Imported here so that importing this module stays light and free of cycles.
+    from .autoencoder import S4Autoencoder
+    from .diffusion import LatentDiffusion
+    from .preprocessing import SpikeTrainBinner
+
+    if not isinstance(n_latents, numbers.Integral):
+        raise TypeError(f"n_latents must be an int, got {type(n_latents).__name__}.")
+    ae_params = {"n_latents": n_latents, "random_state": random_state}
+    if observation is not None:
+        ae_params["observation"] = observation
+    ae_params.update(autoencoder_params or {})
+    dm_params = {"random_state": random_state, **(diffusion_params or {})}
+    steps = [("ae", S4Autoencoder(**ae_params)), ("diffusion", LatentDiffusion(**dm_params))]
+    if bin_size is not None:
+        steps.insert(0, ("bin", SpikeTrainBinner(bin_size=bin_size)))
+    return LDNSPipeline(steps, random_state=random_state)

@@ -1,0 +1,131 @@
+"""LDNSPipeline: sampling in the input's own form, scoring, grid search, errors."""
+
+import elephant.statistics as es
+import neo
+import numpy as np
+import pytest
+import quantities as pq
+from elephant.conversion import BinnedSpikeTrain
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from ldns_sklearn import (
+    LatentDiffusion,
+    LDNSPipeline,
+    S4Autoencoder,
+    SpikeTrainBinner,
+    make_ldns_pipeline,
+)
+from ldns_sklearn.datasets import make_lorenz_spikes
+
+TINY_AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8)
+TINY_DM = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5)
+
+
+def tiny_pipeline(binner=True, random_state=0):
+    steps = [
+        ("ae", S4Autoencoder(**TINY_AE, random_state=random_state)),
+        ("diffusion", LatentDiffusion(**TINY_DM, random_state=random_state)),
+    ]
+    if binner:
+        steps.insert(0, ("bin", SpikeTrainBinner(bin_size=5 * pq.ms)))
+    return LDNSPipeline(steps, random_state=random_state)
+
+
+@pytest.fixture(scope="module")
+def lorenz():
+    return make_lorenz_spikes(n_trials=24, n_neurons=6, n_bins=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_on_neo(lorenz):
+    return tiny_pipeline().fit(lorenz.spiketrains)
+
+
+def test_is_a_sklearn_pipeline_with_its_params(fitted_on_neo):
+    assert isinstance(fitted_on_neo, Pipeline)
+    params = fitted_on_neo.get_params()
+    assert params["ae__n_latents"] == 2
+    assert params["random_state"] == 0
+    assert clone(fitted_on_neo).get_params()["diffusion__n_sampling_steps"] == 5
+
+
+def test_neo_in_neo_out_and_elephant_accepts_it(fitted_on_neo):
+    samples = fitted_on_neo.sample(4, random_state=1)
+    assert len(samples) == 4
+    for trial in samples:
+        assert len(trial) == 6
+        for train in trial:
+            assert isinstance(train, neo.SpikeTrain)
+            assert train.t_start == 0 * pq.s
+            assert train.t_stop.rescale(pq.ms) == pytest.approx(100 * pq.ms)
+            assert train.annotations["generated"] is True
+    train = max((t for trial in samples for t in trial), key=len)
+    assert es.mean_firing_rate(train).simplified.units == pq.Hz
+    if len(train) > 2:
+        assert np.all(es.isi(train) > 0)
+        assert np.isfinite(es.cv(es.isi(train)))
+    binned = BinnedSpikeTrain(samples[0], bin_size=5 * pq.ms)
+    assert binned.to_array().shape == (6, 20)
+
+
+def test_counts_in_counts_out(lorenz):
+    pipe = tiny_pipeline(binner=False).fit(lorenz.counts)
+    samples = pipe.sample(3, random_state=0)
+    assert isinstance(samples, np.ndarray)
+    assert samples.shape == (3, 20, 6)
+    assert np.issubdtype(samples.dtype, np.integer) or np.all(samples == np.round(samples))
+    assert samples.min() >= 0
+
+
+def test_sampling_is_reproducible_and_length_is_free(fitted_on_neo):
+    binner = fitted_on_neo.named_steps["bin"]
+    first = binner.transform(fitted_on_neo.sample(3, random_state=7))
+    second = binner.transform(fitted_on_neo.sample(3, random_state=7))
+    other = binner.transform(fitted_on_neo.sample(3, random_state=8))
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+    longer = fitted_on_neo.sample(2, n_bins=50, random_state=0)
+    assert longer[0][0].t_stop.rescale(pq.ms) == pytest.approx(250 * pq.ms)
+
+
+def test_score_is_a_reproducible_generation_quality(fitted_on_neo, lorenz):
+    score = fitted_on_neo.score(lorenz.spiketrains[:10])
+    assert np.isfinite(score)
+    assert score == fitted_on_neo.score(lorenz.spiketrains[:10])
+
+
+def test_grid_search_over_latent_size_runs_end_to_end(lorenz):
+    search = GridSearchCV(tiny_pipeline(), {"ae__n_latents": [1, 3]}, cv=3)
+    search.fit(lorenz.spiketrains)
+    assert search.best_params_["ae__n_latents"] in (1, 3)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.named_steps["ae"].n_latents_ == search.best_params_[
+        "ae__n_latents"
+    ]
+
+
+def test_make_ldns_pipeline_builds_the_standard_steps():
+    pipe = make_ldns_pipeline(
+        bin_size=None, n_latents=3, autoencoder_params={"max_epochs": 1}, random_state=2
+    )
+    assert [name for name, _ in pipe.steps] == ["ae", "diffusion"]
+    assert pipe.named_steps["ae"].get_params()["max_epochs"] == 1
+    assert pipe.named_steps["diffusion"].random_state == 2
+    with pytest.raises(TypeError, match="n_latents"):
+        make_ldns_pipeline(n_latents=2.5)
+
+
+def test_errors(lorenz):
+    with pytest.raises(NotFittedError):
+        tiny_pipeline().sample(2)
+    no_sampler = LDNSPipeline([("bin", SpikeTrainBinner()), ("ae", S4Autoencoder(**TINY_AE))])
+    no_sampler.fit(lorenz.spiketrains[:8])
+    with pytest.raises(TypeError, match="no 'sample' method"):
+        no_sampler.sample(2)
+    only_sampler = LDNSPipeline([("diffusion", LatentDiffusion(**TINY_DM))])
+    only_sampler.fit(np.random.default_rng(0).normal(size=(8, 10, 2)))
+    with pytest.raises(TypeError, match="between the data and the sampling step"):
+        only_sampler.score(np.zeros((2, 10, 2)))
