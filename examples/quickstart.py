@@ -32,8 +32,8 @@ SIZES = {
     # n_trials, n_neurons, n_bins, autoencoder, diffusion
     "default": dict(
         n_trials=600, n_neurons=64, n_bins=128,
-        ae=dict(hidden_channels=64, n_blocks=2, max_epochs=150, batch_size=64),
-        dm=dict(hidden_channels=48, n_blocks=2, max_epochs=400, batch_size=64),
+        ae=dict(hidden_channels=64, n_blocks=2, max_epochs=60, batch_size=32),
+        dm=dict(hidden_channels=48, n_blocks=2, max_epochs=200, batch_size=32),
     ),
     "smoke": dict(
         n_trials=40, n_neurons=8, n_bins=32,
