@@ -22,3 +22,10 @@ def test_quickstart_runs_and_saves_its_figure(tmp_path, capsys):
     assert (tmp_path / "quickstart.png").stat().st_size > 10_000
     assert set(report["table"]) == {"LDNS samples", "Poisson, true rates", "real vs real"}
     assert all(np.isfinite(v) for v in report["table"]["real vs real"].values())
+
+
+def test_using_your_own_recordings_runs(capsys):
+    import runpy
+
+    runpy.run_path(str(EXAMPLES / "using_your_own_recordings.py"), run_name="__main__")
+    assert capsys.readouterr().out.strip()
