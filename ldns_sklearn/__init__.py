@@ -8,6 +8,7 @@ live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
 from .observation import AutoregressiveObservation, PoissonObservation
+from .persistence import load_model, save_model
 from .pipeline import LDNSPipeline, make_ldns_pipeline
 from .preprocessing import SpikeTrainBinner, counts_to_spiketrains, spiketrains_to_counts
 
@@ -22,6 +23,8 @@ __all__ = [
     "SpikeTrainBinner",
     "__version__",
     "counts_to_spiketrains",
+    "load_model",
     "make_ldns_pipeline",
+    "save_model",
     "spiketrains_to_counts",
 ]

@@ -1,0 +1,533 @@
+"""Save fitted estimators to a file that loads without unpickling anything.
+
+Pickle (and ``joblib``) files run code while they load, so a model file from someone else
+is a program. :func:`save_model` writes a ``numpy.savez_compressed`` archive instead: every
+array of the estimator's state (network weights, fitted statistics) is a plain ``.npy``
+member, and one JSON document describes everything else — parameters, the nesting of
+estimators (recorded by class name), and which member holds which array. :func:`load_model`
+reads the archive with ``np.load(..., allow_pickle=False)`` and :mod:`json`, and rebuilds
+only estimator classes defined in ``ldns_sklearn`` (plus the few scikit-learn classes they
+use internally), so loading a file can at worst fail, never run code from it.
+
+What a state may hold: None, bool, int, float, str, lists, tuples, dicts with str keys,
+NumPy arrays and scalars of numbers, bools or strings, ``quantities.Quantity`` and nested
+estimators. Anything else is refused *when saving*, with the path of the offending
+attribute, so a file that was written can always be read back.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import warnings
+import zipfile
+
+import numpy as np
+import quantities as pq
+import sklearn
+from quantities.dimensionality import Dimensionality
+from sklearn.base import BaseEstimator
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["FORMAT_VERSION", "load_model", "save_model"]
+
+#: Version of the file layout written by :func:`save_model`; :func:`load_model` refuses
+#: files of any other version rather than guessing what they mean.
+FORMAT_VERSION = 1
+
+_FORMAT_NAME = "ldns_sklearn.model"
+# Archive member holding the JSON document; arrays go to "array_<i>" members.
+_HEADER_KEY = "ldns_sklearn_model"
+# dtype kinds that np.load reads without pickle: bool, ints, floats, complex, unicode.
+_ARRAY_KINDS = "biufcU"
+# scikit-learn classes that ldns_sklearn estimators keep in their fitted state (by public
+# name, so that files survive scikit-learn moving them between private modules).
+_SKLEARN_CLASSES = {"sklearn.preprocessing.StandardScaler": StandardScaler}
+_SKLEARN_NAMES = {cls: name for name, cls in _SKLEARN_CLASSES.items()}
+# Exponents allowed in unit strings: quantities evaluates them, and 10**10**10 would hang.
+_MAX_UNIT_POWER = 100
+
+
+# ---------------------------------------------------------------------------- classes
+
+
+def _class_name(cls) -> str:
+    return _SKLEARN_NAMES.get(cls, f"{cls.__module__}.{cls.__qualname__}")
+
+
+def _resolve_class(name):
+    """The allowlisted estimator class called ``name``, or ValueError.
+
+    Nothing outside ``ldns_sklearn`` is ever imported: scikit-learn classes come from a
+    fixed table, and other names are refused before any import.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"refusing to load a class named by {type(name).__name__}, not a str.")
+    if name in _SKLEARN_CLASSES:
+        return _SKLEARN_CLASSES[name]
+    module_name, _, qualname = name.rpartition(".")
+    if not module_name.startswith("ldns_sklearn.") or not qualname.isidentifier():
+        raise ValueError(
+            f"refusing to load class {name!r}: only estimators defined in ldns_sklearn "
+            f"(and {sorted(_SKLEARN_CLASSES)}) can be loaded."
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"refusing to load class {name!r}: no module {module_name!r}.") from error
+    cls = getattr(module, qualname, None)
+    # The name must be where the class is defined, not a name it was imported under
+    # (``ldns_sklearn.autoencoder.BaseEstimator`` is scikit-learn's class).
+    if (
+        not isinstance(cls, type)
+        or cls.__module__ != module_name
+        or cls.__qualname__ != qualname
+        or not issubclass(cls, BaseEstimator)
+    ):
+        raise ValueError(
+            f"refusing to load class {name!r}: it is not a scikit-learn estimator defined "
+            "in ldns_sklearn."
+        )
+    return cls
+
+
+# ------------------------------------------------------------------------------ units
+
+
+def _check_unit_expression(text: str) -> None:
+    """Allow only names, numbers, * / ** with small exponents (quantities evals units)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"malformed units {text!r} in model file.") from error
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Mult, ast.Div, ast.Pow)):
+                raise ValueError(f"malformed units {text!r} in model file.")
+            if isinstance(node.op, ast.Pow):
+                exponent = node.right
+                if isinstance(exponent, ast.UnaryOp):
+                    exponent = exponent.operand
+                if not (
+                    isinstance(exponent, ast.Constant)
+                    and isinstance(exponent.value, (int, float))
+                    and abs(exponent.value) <= _MAX_UNIT_POWER
+                ):
+                    raise ValueError(f"malformed units {text!r} in model file.")
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise ValueError(f"malformed units {text!r} in model file.")
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise ValueError(f"malformed units {text!r} in model file.")
+        elif not isinstance(node, (ast.Expression, ast.Name, ast.Load, ast.operator)):
+            raise ValueError(f"malformed units {text!r} in model file.")
+
+
+def _encode_units(quantity) -> list:
+    # As (name, power) pairs rather than ``dimensionality.string``: the string of a
+    # compound unit such as ``(1/30000*s)/mV`` parses back to different units.
+    units = []
+    for unit, power in quantity.dimensionality.items():
+        name = unit.name if isinstance(unit, pq.CompoundUnit) else unit.symbol
+        power = int(power) if float(power).is_integer() else float(power)
+        units.append([name, power])
+    return units
+
+
+def _decode_units(units) -> Dimensionality:
+    if not isinstance(units, list):
+        raise ValueError("malformed units in model file.")
+    dims = {}
+    for pair in units:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not isinstance(pair[0], str)
+            or type(pair[1]) not in (int, float)
+            or abs(pair[1]) > _MAX_UNIT_POWER
+        ):
+            raise ValueError(f"malformed units {units!r} in model file.")
+        name, power = pair
+        compound = name.startswith("(") and name.endswith(")")
+        expression = name[1:-1] if compound else name
+        if not compound and not name.isidentifier():
+            raise ValueError(f"malformed units {name!r} in model file.")
+        _check_unit_expression(expression)
+        try:
+            unit = pq.CompoundUnit(expression) if compound else pq.unit_registry[expression]
+        except LookupError as error:
+            raise ValueError(f"unknown units {name!r} in model file.") from error
+        if not isinstance(unit, pq.UnitQuantity):
+            raise ValueError(f"malformed units {name!r} in model file.")
+        dims[unit] = power
+    return Dimensionality(dims)
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+class _Encoder:
+    """Turns a state into a JSON-able tree, collecting the arrays it refers to."""
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+        # ids of the containers on the path being encoded, to refuse circular references.
+        self._active: set[int] = set()
+
+    def _store(self, array: np.ndarray, path: str) -> str:
+        if array.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(
+                f"{_where(path)}: array of dtype {array.dtype} cannot be saved safely (it "
+                "would need pickle to load); only arrays of numbers, bools and strings can."
+            )
+        key = f"array_{len(self.arrays)}"
+        self.arrays[key] = array
+        return key
+
+    def encode(self, obj, path: str):
+        kind = type(obj)
+        if obj is None or kind in (bool, int, float, str):
+            return obj
+        if isinstance(obj, np.generic):
+            return {"__type__": "scalar", "key": self._store(np.asarray(obj), path)}
+        if isinstance(obj, pq.Quantity):
+            if kind is not pq.Quantity:
+                raise TypeError(
+                    f"{_where(path)}: {kind.__name__} instance cannot be saved safely; only "
+                    "plain quantities.Quantity values (e.g. 5 * pq.ms) can."
+                )
+            magnitude = np.array(obj.magnitude)
+            return {
+                "__type__": "quantity",
+                "key": self._store(magnitude, path),
+                "units": _encode_units(obj),
+            }
+        if isinstance(obj, np.ndarray):
+            if kind is not np.ndarray:
+                raise TypeError(
+                    f"{_where(path)}: {kind.__name__} instance cannot be saved safely; "
+                    "convert it with np.asarray."
+                )
+            return {"__type__": "array", "key": self._store(obj, path)}
+        if kind in (list, tuple, dict) or isinstance(obj, BaseEstimator):
+            if id(obj) in self._active:
+                raise TypeError(f"{_where(path)}: circular reference cannot be saved.")
+            self._active.add(id(obj))
+            try:
+                return self._encode_container(obj, path)
+            finally:
+                self._active.discard(id(obj))
+        if isinstance(obj, (np.random.RandomState, np.random.Generator)):
+            raise TypeError(
+                f"{_where(path)}: {kind.__name__} instance cannot be saved safely; use an int."
+            )
+        raise TypeError(
+            f"{_where(path)}: {kind.__module__}.{kind.__qualname__} instance cannot be saved "
+            "safely; a saved state may hold only None, bool, int, float, str, lists, tuples, "
+            "dicts with str keys, NumPy arrays of numbers/bools/strings, quantities and "
+            "ldns_sklearn estimators."
+        )
+
+    def _encode_container(self, obj, path):
+        if isinstance(obj, list):
+            return [self.encode(item, f"{path}[{i}]") for i, item in enumerate(obj)]
+        if isinstance(obj, tuple):
+            items = [self.encode(item, f"{path}[{i}]") for i, item in enumerate(obj)]
+            return {"__type__": "tuple", "items": items}
+        if isinstance(obj, dict):
+            return {"__type__": "dict", "items": self._encode_items(obj, path, "{}[{!r}]")}
+        return self.encode_estimator(obj, path)
+
+    def _encode_items(self, mapping, path, pattern):
+        items = {}
+        for key, value in mapping.items():
+            if type(key) is not str:
+                raise TypeError(
+                    f"{_where(path)}: dict key {key!r} ({type(key).__name__}) cannot be "
+                    "saved; only str keys can."
+                )
+            items[key] = self.encode(value, pattern.format(path, key))
+        return items
+
+    def encode_estimator(self, estimator, path):
+        cls = type(estimator)
+        name = _class_name(cls)
+        try:
+            # The same check as on loading: never write a file that cannot be read back.
+            loadable = _resolve_class(name) is cls
+        except ValueError:
+            loadable = False
+        if not loadable:
+            raise TypeError(
+                f"{_where(path)}: {name} instance cannot be saved safely; only estimators "
+                f"defined in ldns_sklearn (and {sorted(_SKLEARN_CLASSES)}) can be saved."
+            )
+        state = estimator.__getstate__() if hasattr(estimator, "__getstate__") else None
+        if state is None:
+            state = vars(estimator)
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"{_where(path)}: the state of {name} is a {type(state).__name__}, not a "
+                "dict, and cannot be saved."
+            )
+        # Attributes of an estimator read as ``steps[1][1].random_state``.
+        pattern = "{}.{}" if path else "{}{}"
+        state_node = {"__type__": "dict", "items": self._encode_items(state, path, pattern)}
+        return {"__type__": "estimator", "class": name, "state": state_node}
+
+
+def _where(path: str) -> str:
+    return path or "the estimator"
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+class _Decoder:
+    """Rebuilds objects from the JSON tree and the archive's arrays (never pickle)."""
+
+    def __init__(self, archive):
+        self.archive = archive
+
+    def _array(self, node):
+        key = node.get("key")
+        if not isinstance(key, str) or key == _HEADER_KEY or key not in self.archive.files:
+            raise ValueError(f"malformed model file: no array member {key!r}.")
+        try:
+            array = self.archive[key]
+        except ValueError as error:
+            # np.load(allow_pickle=False) refuses object arrays: a tampered file.
+            raise ValueError(
+                f"refusing to load array {key!r}: it needs pickle to load (an object array), "
+                "which a file written by save_model never contains."
+            ) from error
+        if array.dtype.kind not in _ARRAY_KINDS:
+            raise ValueError(f"refusing to load array {key!r} of dtype {array.dtype}.")
+        return array
+
+    def decode(self, node):
+        if node is None or type(node) in (bool, int, float, str):
+            return node
+        if isinstance(node, list):
+            return [self.decode(item) for item in node]
+        if not isinstance(node, dict):
+            raise ValueError(f"malformed model file: unexpected {type(node).__name__}.")
+        kind = node.get("__type__")
+        if kind == "array":
+            return self._array(node)
+        if kind == "scalar":
+            array = self._array(node)
+            if array.ndim != 0:
+                raise ValueError("malformed model file: a scalar stored as a non-0-d array.")
+            return array[()]
+        if kind == "quantity":
+            array = self._array(node)
+            return pq.Quantity(array, _decode_units(node.get("units")), dtype=array.dtype)
+        if kind == "tuple":
+            return tuple(self.decode(item) for item in _field(node, "items", list))
+        if kind == "dict":
+            return {key: self.decode(value) for key, value in _field(node, "items", dict).items()}
+        if kind == "estimator":
+            # Resolve the class first: a refused class is never instantiated.
+            cls = _resolve_class(node.get("class"))
+            state = self.decode(_field(node, "state", dict))
+            if not isinstance(state, dict):
+                raise ValueError("malformed model file: an estimator state is not a dict.")
+            estimator = cls.__new__(cls)
+            estimator.__setstate__(state)
+            return estimator
+        raise ValueError(f"malformed model file: unknown node type {kind!r}.")
+
+
+def _field(node, name, kind):
+    value = node.get(name)
+    if not isinstance(value, kind):
+        raise ValueError(f"malformed model file: {name!r} of a {node.get('__type__')} node.")
+    return value
+
+
+def _library_version() -> str:
+    # Imported at call time: the package finishes importing before anyone saves a model.
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def save_model(estimator, path) -> None:
+    """Save an estimator (fitted or not) to a file that loads without pickle.
+
+    The file is a ``numpy.savez_compressed`` archive: each array of the estimator's state
+    is a ``.npy`` member, and a JSON document (member ``ldns_sklearn_model``, a 0-d string
+    array) records the parameters, the nesting of estimators by class name, the file
+    format version and the ldns_sklearn version. Load it with :func:`load_model`.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An ldns_sklearn estimator (e.g. ``S4Autoencoder``, ``LatentDiffusion``,
+        ``LDNSPipeline``), fitted or not. Its state may hold None, bool, int, float, str,
+        lists, tuples, dicts with str keys, NumPy arrays and scalars of numbers, bools or
+        strings, ``quantities.Quantity`` and nested ldns_sklearn estimators.
+    path : str, os.PathLike or binary file object
+        Where to write. The name is used exactly as given (no ``.npz`` is appended).
+
+    Raises
+    ------
+    TypeError
+        If the estimator, or anything in its state, cannot be saved safely; the message
+        names the attribute, e.g. ``steps[1][1].random_state: RandomState instance cannot
+        be saved safely; use an int``. Nothing is written then.
+
+    See Also
+    --------
+    load_model : Read the file back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import quantities as pq
+    >>> from ldns_sklearn import SpikeTrainBinner
+    >>> from ldns_sklearn.persistence import save_model
+    >>> binner = SpikeTrainBinner(bin_size=5 * pq.ms).fit(np.zeros((2, 4, 3), dtype=int))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "binner.npz")
+    ...     save_model(binner, path)
+    ...     with np.load(path, allow_pickle=False) as archive:   # no pickle inside
+    ...         print("ldns_sklearn_model" in archive.files)
+    True
+    """
+    if not isinstance(estimator, BaseEstimator):
+        raise TypeError(
+            f"save_model expects a scikit-learn estimator, got {type(estimator).__name__}."
+        )
+    # Encode everything before touching the file: a refused state writes nothing.
+    encoder = _Encoder()
+    root = encoder.encode_estimator(estimator, "")
+    document = {
+        "format": _FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "ldns_sklearn_version": _library_version(),
+        "sklearn_version": sklearn.__version__,
+        "estimator": root,
+    }
+    members = dict(encoder.arrays)
+    members[_HEADER_KEY] = np.array(json.dumps(document))
+    if hasattr(path, "write"):
+        np.savez_compressed(path, **members)
+        return
+    # An open file, because given a name without ".npz" numpy would append one.
+    with open(os.fspath(path), "wb") as file:
+        np.savez_compressed(file, **members)
+
+
+def load_model(path):
+    """Load an estimator saved by :func:`save_model`, without unpickling anything.
+
+    The archive is read with ``np.load(path, allow_pickle=False)`` and its JSON document
+    with :mod:`json`. Only estimator classes defined in ``ldns_sklearn`` (and the
+    scikit-learn classes they keep in their state, such as ``StandardScaler``) are
+    rebuilt; a file naming any other class is refused before that class is imported.
+    Networks are rebuilt on the CPU; the estimator's ``device`` applies when it is used.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        A file written by :func:`save_model`.
+
+    Returns
+    -------
+    estimator : estimator
+        The estimator, with the parameters and fitted state it was saved with.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a model file, was written in an unknown format version, names
+        a class that is not allowed, or holds data that would need pickle to load.
+
+    Warns
+    -----
+    UserWarning
+        If the file was written by a different version of ldns_sklearn.
+
+    See Also
+    --------
+    save_model : Write the file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from ldns_sklearn import S4Autoencoder
+    >>> from ldns_sklearn.persistence import load_model, save_model
+    >>> X = np.random.default_rng(0).poisson(0.5, size=(4, 10, 3))
+    >>> ae = S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
+    ...                    device="cpu", random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "autoencoder.npz")
+    ...     save_model(ae, path)
+    ...     loaded = load_model(path)
+    >>> bool(np.array_equal(loaded.transform(X), ae.transform(X)))
+    True
+    """
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(
+            f"{path!r} is not an ldns_sklearn model file (np.load without pickle failed: {error})."
+        ) from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path!r} is not an ldns_sklearn model file (a single .npy array).")
+    with archive:
+        document = _read_document(archive, path)
+        version = document.get("ldns_sklearn_version")
+        if version != _library_version():
+            warnings.warn(
+                f"{path!r} was saved with ldns_sklearn {version}; this is "
+                f"{_library_version()}. Check the loaded model before relying on it.",
+                UserWarning,
+                stacklevel=2,
+            )
+        root = document.get("estimator")
+        if not isinstance(root, dict) or root.get("__type__") != "estimator":
+            raise ValueError("malformed model file: the document holds no estimator.")
+        try:
+            return _Decoder(archive).decode(root)
+        except RecursionError as error:
+            raise ValueError("malformed model file: nested too deeply.") from error
+
+
+def _read_document(archive, path) -> dict:
+    if _HEADER_KEY not in archive.files:
+        raise ValueError(
+            f"{path!r} is not an ldns_sklearn model file (no {_HEADER_KEY!r} member)."
+        )
+    try:
+        header = archive[_HEADER_KEY]
+    except ValueError as error:
+        raise ValueError(f"refusing to load {path!r}: its header needs pickle.") from error
+    if header.dtype.kind != "U" or header.ndim != 0:
+        raise ValueError(f"malformed model file {path!r}: the header is not a string.")
+    try:
+        document = json.loads(str(header[()]))
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise ValueError(f"malformed model file {path!r}: invalid JSON header.") from error
+    if not isinstance(document, dict) or document.get("format") != _FORMAT_NAME:
+        raise ValueError(f"{path!r} is not an ldns_sklearn model file.")
+    version = document.get("format_version")
+    if version != FORMAT_VERSION or type(version) is not int:
+        raise ValueError(
+            f"{path!r} uses model file format version {version!r} (written by ldns_sklearn "
+            f"{document.get('ldns_sklearn_version')}); this ldns_sklearn reads version "
+            f"{FORMAT_VERSION} only. Load it with the ldns_sklearn version that wrote it."
+        )
+    return document

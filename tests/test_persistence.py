@@ -1,0 +1,464 @@
+"""save_model / load_model: exact round trips, and files that load without pickle."""
+
+import json
+import math
+import pickle
+import re
+import sys
+import zipfile
+
+import neo
+import numpy as np
+import pytest
+import quantities as pq
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from ldns_sklearn.autoencoder import S4Autoencoder
+from ldns_sklearn.datasets import make_lorenz_spikes
+from ldns_sklearn.diffusion import LatentDiffusion
+from ldns_sklearn.observation import AutoregressiveObservation, PoissonObservation
+from ldns_sklearn.persistence import FORMAT_VERSION, load_model, save_model
+from ldns_sklearn.pipeline import LDNSPipeline, make_ldns_pipeline
+from ldns_sklearn.preprocessing import SpikeTrainBinner
+
+HEADER = "ldns_sklearn_model"
+TINY_AE = dict(
+    n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, device="cpu"
+)
+TINY_DM = dict(
+    hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5, device="cpu"
+)
+
+
+@pytest.fixture(scope="module")
+def lorenz():
+    return make_lorenz_spikes(n_trials=16, n_neurons=6, n_bins=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def latents():
+    return np.cumsum(np.random.default_rng(0).normal(size=(16, 12, 2)), axis=1)
+
+
+@pytest.fixture(scope="module")
+def pipeline(lorenz):
+    pipe = LDNSPipeline(
+        [
+            ("bin", SpikeTrainBinner(bin_size=5 * pq.ms)),
+            ("ae", S4Autoencoder(**TINY_AE, random_state=0)),
+            ("diffusion", LatentDiffusion(**TINY_DM, random_state=0)),
+        ],
+        random_state=0,
+    )
+    return pipe.fit(lorenz.spiketrains)
+
+
+def round_trip(estimator, tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(estimator, path)
+    return load_model(path)
+
+
+def assert_same(a, b, where="state"):
+    """Equal values of equal types, all the way down (tuples stay tuples, dtypes stay)."""
+    assert type(a) is type(b), f"{where}: {type(a)} != {type(b)}"
+    if isinstance(a, pq.Quantity):
+        assert a.dimensionality == b.dimensionality, where
+        assert a.dtype == b.dtype, where
+        np.testing.assert_array_equal(a.magnitude, b.magnitude, err_msg=where)
+    elif isinstance(a, (np.ndarray, np.generic)):
+        assert a.dtype == b.dtype and np.shape(a) == np.shape(b), where
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif hasattr(a, "__getstate__") and hasattr(a, "get_params"):
+        assert_same(a.__getstate__(), b.__getstate__(), f"{where}<{type(a).__name__}>")
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), where
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def rewrite(path, edit=None, **replace):
+    """Rewrite a model file as an attacker could: edit its JSON, swap arrays."""
+    with np.load(path, allow_pickle=False) as archive:
+        members = {key: archive[key] for key in archive.files}
+    document = json.loads(str(members[HEADER][()]))
+    if edit is not None:
+        edit(document)
+    members[HEADER] = np.array(json.dumps(document))
+    members.update(replace)
+    with open(path, "wb") as file:
+        np.savez(file, **members)  # np.savez pickles object arrays without complaint
+
+
+# ------------------------------------------------------------------------ round trips
+
+
+def test_autoencoder_on_counts_round_trips(lorenz, tmp_path):
+    X = lorenz.counts
+    ae = S4Autoencoder(**TINY_AE, random_state=0).fit(X)
+    loaded = round_trip(ae, tmp_path)
+    assert type(loaded) is S4Autoencoder
+    assert_same(ae.__getstate__(), loaded.__getstate__())
+    Z = ae.transform(X)
+    np.testing.assert_array_equal(loaded.transform(X), Z)
+    np.testing.assert_array_equal(loaded.predict_rates(Z), ae.predict_rates(Z))
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(Z, random_state=0), ae.inverse_transform(Z, random_state=0)
+    )
+    assert loaded.score(X) == ae.score(X)
+    assert isinstance(loaded.observation_, PoissonObservation)
+
+
+def test_autoencoder_on_neo_keeps_its_binner(lorenz, tmp_path):
+    ae = S4Autoencoder(**TINY_AE, bin_size=5 * pq.ms, random_state=0).fit(lorenz.spiketrains)
+    loaded = round_trip(ae, tmp_path)
+    assert isinstance(loaded.binner_, SpikeTrainBinner)
+    assert_same(ae.binner_.__getstate__(), loaded.binner_.__getstate__())
+    np.testing.assert_array_equal(
+        loaded.transform(lorenz.spiketrains), ae.transform(lorenz.spiketrains)
+    )
+    assert loaded.score(lorenz.spiketrains) == ae.score(lorenz.spiketrains)
+
+
+def test_autoregressive_observation_inside_autoencoder(lorenz, tmp_path):
+    X = lorenz.counts
+    ae = S4Autoencoder(
+        **TINY_AE, observation=AutoregressiveObservation(history=3), random_state=0
+    ).fit(X)
+    loaded = round_trip(ae, tmp_path)
+    assert isinstance(loaded.observation, AutoregressiveObservation)
+    assert isinstance(loaded.observation_, AutoregressiveObservation)
+    assert loaded.observation_.history == 3
+    assert_same(ae.observation_.__getstate__(), loaded.observation_.__getstate__())
+    Z = ae.transform(X)
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(Z, random_state=0), ae.inverse_transform(Z, random_state=0)
+    )
+    rates = ae.predict_rates(Z)
+    assert loaded.observation_.score(X, rates) == ae.observation_.score(X, rates)
+
+
+def test_unconditional_diffusion_round_trips(latents, tmp_path):
+    model = LatentDiffusion(**TINY_DM, random_state=0).fit(latents)
+    loaded = round_trip(model, tmp_path)
+    assert_same(model.__getstate__(), loaded.__getstate__())
+    np.testing.assert_array_equal(
+        loaded.sample(3, random_state=0), model.sample(3, random_state=0)
+    )
+    assert loaded.score(latents) == model.score(latents)
+
+
+def test_conditional_diffusion_round_trips_its_scaler(latents, tmp_path):
+    y = np.random.default_rng(1).normal(size=(len(latents), 2))
+    model = LatentDiffusion(**TINY_DM, random_state=0).fit(latents, y)
+    loaded = round_trip(model, tmp_path)
+    assert type(loaded.condition_scaler_) is StandardScaler
+    assert_same(model.condition_scaler_.__getstate__(), loaded.condition_scaler_.__getstate__())
+    np.testing.assert_array_equal(
+        loaded.sample(y=y[:4], random_state=0), model.sample(y=y[:4], random_state=0)
+    )
+    assert loaded.score(latents, y) == model.score(latents, y)
+
+
+def test_binner_round_trips_quantities(lorenz, tmp_path):
+    binner = SpikeTrainBinner(bin_size=0.005 * pq.s).fit(lorenz.spiketrains)
+    loaded = round_trip(binner, tmp_path)
+    assert_same(binner.__getstate__(), loaded.__getstate__())
+    assert loaded.bin_size_.dimensionality == pq.s.dimensionality
+    counts = binner.transform(lorenz.spiketrains)
+    np.testing.assert_array_equal(loaded.transform(lorenz.spiketrains), counts)
+    original, rebuilt = binner.inverse_transform(counts), loaded.inverse_transform(counts)
+    for trial_a, trial_b in zip(original, rebuilt, strict=True):
+        for a, b in zip(trial_a, trial_b, strict=True):
+            assert a.units == b.units and a.t_start == b.t_start and a.t_stop == b.t_stop
+            np.testing.assert_array_equal(a.magnitude, b.magnitude)
+
+
+def test_compound_units_keep_their_value(tmp_path):
+    # The string of a compound unit parses back to plain seconds: 30000× off if trusted.
+    bin_size = pq.Quantity(150.0, pq.CompoundUnit("1/30000*s"))
+    loaded = round_trip(SpikeTrainBinner(bin_size=bin_size), tmp_path)
+    assert loaded.bin_size.dimensionality == bin_size.dimensionality
+    assert float(loaded.bin_size.rescale(pq.ms)) == pytest.approx(5.0)
+
+
+def test_pipeline_round_trips(lorenz, pipeline, tmp_path):
+    loaded = round_trip(pipeline, tmp_path)
+    assert type(loaded) is LDNSPipeline
+    assert [name for name, _ in loaded.steps] == ["bin", "ae", "diffusion"]
+    assert all(type(step) is tuple for step in loaded.steps)
+    assert loaded.random_state == 0
+    assert_same(pipeline.__getstate__(), loaded.__getstate__())
+    X = lorenz.spiketrains
+    np.testing.assert_array_equal(loaded[:-1].transform(X), pipeline[:-1].transform(X))
+    binner = pipeline[0]
+    np.testing.assert_array_equal(
+        binner.transform(loaded.sample(3, random_state=0)),
+        binner.transform(pipeline.sample(3, random_state=0)),
+    )
+    assert loaded.score(X) == pipeline.score(X)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        S4Autoencoder(n_latents=3, observation=AutoregressiveObservation(history=4)),
+        S4Autoencoder(observation="poisson", bin_size=2 * pq.ms, device="cpu"),
+        LatentDiffusion(sampler="ddim", eta=0.5, ema_decay=None),
+        SpikeTrainBinner(bin_size=10 * pq.ms),
+        make_ldns_pipeline(n_latents=4, random_state=3),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_unfitted_estimators_keep_their_params(estimator, tmp_path):
+    loaded = round_trip(estimator, tmp_path)
+    assert type(loaded) is type(estimator)
+    assert_same(estimator.get_params(deep=True), loaded.get_params(deep=True))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(loaded if not isinstance(loaded, LDNSPipeline) else loaded[-1])
+
+
+def test_plain_values_keep_their_types(tmp_path):
+    binner = SpikeTrainBinner()
+    binner.extra_ = {
+        "tuple": (1, [2.5, None], ("a",)),
+        "empty": {},
+        "float32": np.float32(1.5),
+        "int64": np.int64(-3),
+        "bool": np.bool_(True),
+        "strings": np.array(["a", "bc"]),
+        "complex": np.arange(3) * (1 + 2j),
+        "zero_d": np.array(7, dtype=np.uint8),
+        "big": 2**70,
+        "nan": float("nan"),
+        "inf": -math.inf,
+        "flags": [True, False, 0, 1],
+    }
+    loaded = round_trip(binner, tmp_path)
+    assert_same(binner.extra_, loaded.extra_)
+
+
+# ----------------------------------------------------------------- no pickle, anywhere
+
+
+def test_file_is_plain_npy_members_and_json(pipeline, tmp_path):
+    path = tmp_path / "pipe.npz"
+    save_model(pipeline, path)
+    with zipfile.ZipFile(path) as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    assert all(array.dtype != object for array in arrays.values())
+    document = json.loads(str(arrays[HEADER][()]))
+    assert document["format_version"] == FORMAT_VERSION
+    assert document["estimator"]["class"] == "ldns_sklearn.pipeline.LDNSPipeline"
+
+
+def test_loading_never_calls_pickle(pipeline, tmp_path, monkeypatch):
+    path = tmp_path / "pipe.npz"
+    save_model(pipeline, path)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("pickle was used while loading")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, forbidden)
+    loaded = load_model(path)
+    assert type(loaded) is LDNSPipeline
+
+
+def test_path_is_used_exactly_and_file_objects_work(tmp_path):
+    binner = SpikeTrainBinner(bin_size=2 * pq.ms)
+    path = tmp_path / "binner.ldns"
+    save_model(binner, str(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["binner.ldns"]
+    with open(path, "rb") as file:
+        assert load_model(file).bin_size == 2 * pq.ms
+
+
+# ----------------------------------------------------------------- refusing to load
+
+
+@pytest.mark.parametrize(
+    "class_name",
+    [
+        "os.system",
+        "subprocess.Popen",
+        "builtins.eval",
+        "sklearn.decomposition.PCA",
+        "ldns_sklearn.autoencoder.BaseEstimator",  # imported there, defined in sklearn
+        "ldns_sklearn._backend.training.TrainingConfig",  # ours, but no estimator
+        "ldns_sklearn.no_such_module.Model",
+        "ldns_sklearn.autoencoder.np",
+    ],
+)
+def test_classes_outside_the_allowlist_are_refused(class_name, tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(), path)
+
+    def swap_class(document):
+        document["estimator"]["class"] = class_name
+
+    rewrite(path, swap_class)
+    with pytest.raises(ValueError, match=re.escape(f"refusing to load class '{class_name}'")):
+        load_model(path)
+
+
+def test_refused_module_is_never_imported(tmp_path, monkeypatch):
+    """A class named deep inside the file: its module is not even imported."""
+    marker = tmp_path / "imported"
+    (tmp_path / "ldns_evil_payload.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "from sklearn.base import BaseEstimator\n"
+        "class Payload(BaseEstimator):\n"
+        "    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "model.npz"
+    save_model(S4Autoencoder(observation=AutoregressiveObservation()), path)
+
+    def swap_nested_class(document):
+        state = document["estimator"]["state"]["items"]
+        state["observation"]["class"] = "ldns_evil_payload.Payload"
+
+    rewrite(path, swap_nested_class)
+    with pytest.raises(
+        ValueError, match=re.escape("refusing to load class 'ldns_evil_payload.Payload'")
+    ):
+        load_model(path)
+    assert "ldns_evil_payload" not in sys.modules
+    assert not marker.exists()
+
+
+CANARY_CALLS = []
+
+
+def _trip_canary():
+    CANARY_CALLS.append("unpickled")
+
+
+class _Canary:
+    """Unpickling it calls ``_trip_canary``: proof that pickle ran code from the file."""
+
+    def __reduce__(self):
+        return (_trip_canary, ())
+
+
+def test_object_array_in_file_is_refused_unopened(tmp_path):
+    path = tmp_path / "model.npz"
+    binner = SpikeTrainBinner(bin_size=5 * pq.ms)
+    save_model(binner, path)
+    with np.load(path, allow_pickle=False) as archive:
+        array_key = next(key for key in archive.files if key != HEADER)
+    rewrite(path, **{array_key: np.array([_Canary()], dtype=object)})
+    with pytest.raises(ValueError, match="pickle"):
+        load_model(path)
+    assert CANARY_CALLS == []
+
+
+def test_unknown_format_version_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(), path)
+
+    def future(document):
+        document["format_version"] = FORMAT_VERSION + 1
+
+    rewrite(path, future)
+    with pytest.raises(ValueError, match=f"format version {FORMAT_VERSION + 1}"):
+        load_model(path)
+
+
+def test_other_library_version_warns_but_loads(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=3 * pq.ms), path)
+
+    def old(document):
+        document["ldns_sklearn_version"] = "0.0.1"
+
+    rewrite(path, old)
+    with pytest.warns(UserWarning, match="saved with ldns_sklearn 0.0.1"):
+        loaded = load_model(path)
+    assert loaded.bin_size == 3 * pq.ms
+
+
+def test_files_that_are_not_models_are_refused(tmp_path):
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(pickle.dumps(SpikeTrainBinner()))
+    with pytest.raises(ValueError, match="not an ldns_sklearn model file"):
+        load_model(pickled)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, weights=np.ones(3))
+    with pytest.raises(ValueError, match="not an ldns_sklearn model file"):
+        load_model(plain)
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_malicious_units_are_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+
+    def bomb(document):
+        node = document["estimator"]["state"]["items"]["bin_size"]
+        node["units"] = [["(s**9**9**9)", 1]]
+
+    rewrite(path, bomb)
+    with pytest.raises(ValueError, match="units"):
+        load_model(path)
+
+
+# ----------------------------------------------------------------- refusing to save
+
+
+def test_random_state_instance_names_its_path(tmp_path):
+    pipe = make_ldns_pipeline(n_latents=2)
+    pipe.set_params(ae__random_state=np.random.RandomState(0))
+    path = tmp_path / "model.npz"
+    message = r"steps\[1\]\[1\]\.random_state: RandomState instance cannot be saved safely; "
+    with pytest.raises(TypeError, match=message + "use an int"):
+        save_model(pipe, path)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.array([1, "a"], dtype=object), "extra_: array of dtype object"),
+        ({1: "one"}, r"extra_: dict key 1 \(int\)"),
+        ([print], r"extra_\[0\]: builtins.builtin_function_or_method"),
+        (np.ma.masked_array([1, 2]), "extra_: MaskedArray"),
+        (neo.SpikeTrain([1] * pq.ms, t_stop=2 * pq.ms), "extra_: SpikeTrain"),
+        (PCA(), "extra_: sklearn.decomposition._pca.PCA instance"),
+        (np.random.default_rng(0), "extra_: Generator instance .*use an int"),
+    ],
+    ids=["object-array", "int-key", "function", "masked", "spiketrain", "pca", "generator"],
+)
+def test_unsafe_values_are_refused_with_their_path(value, message, tmp_path):
+    binner = SpikeTrainBinner()
+    binner.extra_ = value
+    with pytest.raises(TypeError, match=message):
+        save_model(binner, tmp_path / "model.npz")
+
+
+def test_circular_reference_is_refused(tmp_path):
+    binner = SpikeTrainBinner()
+    binner.extra_ = []
+    binner.extra_.append(binner.extra_)
+    with pytest.raises(TypeError, match="circular reference"):
+        save_model(binner, tmp_path / "model.npz")
+
+
+def test_only_estimators_are_saved(tmp_path):
+    with pytest.raises(TypeError, match="expects a scikit-learn estimator"):
+        save_model({"weights": np.ones(3)}, tmp_path / "model.npz")
