@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend import autoencoder_net as net
 from ._backend.device import resolve_device, torch_seed
-from ._backend.training import TrainingConfig
+from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
 from ._neo import is_neo_trials
 from ._validation import check_trials, is_ragged, pad_trials, unpad_trials
 from .observation import PoissonObservation, poisson_log_likelihood
@@ -23,7 +23,7 @@ from .observation import PoissonObservation, poisson_log_likelihood
 __all__ = ["S4Autoencoder"]
 
 
-class S4Autoencoder(TransformerMixin, BaseEstimator):
+class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
     """S4 autoencoder: spike counts → time-aligned low-dimensional latents → firing rates.
 
     The first stage of LDNS (Kapoor, Schulz et al., NeurIPS 2024). An encoder of S4 blocks
@@ -131,19 +131,9 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         "mask_prob": [Interval(Real, 0, 1, closed="left")],
         "l2_penalty": [Interval(Real, 0, None, closed="left")],
         "smoothness_penalty": [Interval(Real, 0, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "observation": [None, StrOptions({"poisson"}), HasMethods(["fit", "sample"])],
         "bin_size": [pq.Quantity, None],
-        # Checked by resolve_device, which also knows whether CUDA is present.
-        "device": "no_validation",
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -192,13 +182,6 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.required = False
-        return tags
 
     # ------------------------------------------------------------------ input handling
 
@@ -263,16 +246,7 @@ class S4Autoencoder(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
         network = net.build_network(self._network_config, init_seed)
-        config = TrainingConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
-            early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
-            verbose=bool(self.verbose),
-            description="S4Autoencoder",
-        )
+        config = self._training_config()
         result = net.fit_network(
             network,
             padded,

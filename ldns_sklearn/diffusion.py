@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._backend.device import torch_seed
 from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
-from ._backend.training import TrainingConfig
+from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
 from ._validation import check_condition, check_trials, pad_trials, trial_lengths
 
 __all__ = ["LatentDiffusion"]
@@ -52,7 +52,7 @@ def _check_n_samples(n_samples, name="n_samples"):
     return int(n_samples)
 
 
-class LatentDiffusion(BaseEstimator):
+class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     """Denoising diffusion model of latent trajectories, the second stage of LDNS.
 
     Learns the distribution of latent time series ``(n_bins, n_latents)`` (e.g. from
@@ -168,18 +168,8 @@ class LatentDiffusion(BaseEstimator):
         "n_sampling_steps": [Interval(Integral, 1, None, closed="left")],
         "eta": [Interval(Real, 0, None, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "sample_batch_size": [Interval(Integral, 1, None, closed="left")],
-        # Checked by resolve_device, which also knows whether CUDA is present.
-        "device": "no_validation",
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **TRAINING_CONSTRAINTS,
     }
 
     def __init__(
@@ -224,13 +214,6 @@ class LatentDiffusion(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.required = False
-        return tags
 
     # ------------------------------------------------------------------ data helpers
 
@@ -282,19 +265,6 @@ class LatentDiffusion(BaseEstimator):
         scaler.mean_, scaler.scale_ = self.latent_mean_, self.latent_scale_
         scaler.n_features_in_ = len(self.latent_mean_)
         return scaler
-
-    def _training_config(self):
-        return TrainingConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
-            early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
-            ema_decay=self.ema_decay,
-            verbose=bool(self.verbose),
-            description="LatentDiffusion",
-        )
 
     # ----------------------------------------------------------------------- fitting
 
@@ -351,7 +321,13 @@ class LatentDiffusion(BaseEstimator):
         )
         model = LatentDiffusionModel(spec, seed=init_seed)
         result = model.fit(
-            z, mask, trial, series, self._training_config(), device=self.device, seed=train_seed
+            z,
+            mask,
+            trial,
+            series,
+            self._training_config(ema_decay=self.ema_decay),
+            device=self.device,
+            seed=train_seed,
         )
         self.model_ = model
         self.history_ = result.history

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._estimator import TrialInputMixin
 from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, unpad_trials
 
 __all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
@@ -73,7 +74,7 @@ def poisson_log_likelihood(counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
     return xlogy(counts, rates) - rates - gammaln(counts + 1.0)
 
 
-class PoissonObservation(BaseEstimator):
+class PoissonObservation(TrialInputMixin, BaseEstimator):
     """Independent Poisson counts given per-bin firing rates (the LDNS default).
 
     Nothing is learned; ``fit`` only validates its input and records the number of
@@ -94,14 +95,8 @@ class PoissonObservation(BaseEstimator):
     ((2, 50, 3), dtype('int64'))
     """
 
+    _requires_y = True  # the rates
     _parameter_constraints: ClassVar[dict] = {}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.required = True
-        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, counts, rates):
@@ -187,7 +182,7 @@ def _history_drive(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return drive
 
 
-class AutoregressiveObservation(BaseEstimator):
+class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
     """Spike counts from rates plus each neuron's own recent spikes (a spike-history GLM).
 
     For neuron ``n`` in bin ``t`` the count is Poisson with rate
@@ -241,6 +236,7 @@ class AutoregressiveObservation(BaseEstimator):
     (2, 40, 3)
     """
 
+    _requires_y = True  # the rates
     _parameter_constraints: ClassVar[dict] = {
         "history": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -253,13 +249,6 @@ class AutoregressiveObservation(BaseEstimator):
         self.alpha = alpha
         self.max_count = max_count
         self.max_iter = max_iter
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.required = True
-        return tags
 
     def _unpack(self, theta, n_neurons):
         gain, bias = theta[:n_neurons], theta[n_neurons : 2 * n_neurons]

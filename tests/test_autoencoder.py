@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _sklearn_checks import expected_failures, tagged_as_2d
 from scipy.stats import poisson
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -326,63 +327,15 @@ def test_unfitted_and_bad_parameters():
 # ---------------------------------------------------------------------- sklearn checks
 
 
-class _As2DTagged(S4Autoencoder):
-    """S4Autoencoder claiming 2-D input support, only so sklearn runs its checks at all.
-
-    ``parametrize_with_checks`` yields no check for an estimator whose tags say
-    ``two_d_array=False``; the checks listed below feed 2-D data and fail for that reason.
-    Their 3-D counterparts (fit returns self, pickling, idempotent fits, bad input) are
-    tested above.
-    """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        return tags
-
-
-_NEEDS_2D = (
-    "fits on 2-D X; S4Autoencoder requires 3-D (n_trials, n_bins, n_neurons) input and "
-    "rejects 2-D X with a ValueError because its trial/bin/neuron axes are ambiguous"
+_EXPECTED_FAILED_CHECKS = expected_failures(
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
 )
-_EXPECTED_FAILED_CHECKS = {
-    name: _NEEDS_2D
-    for name in [
-        "check_fit_score_takes_y",
-        "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters",
-        "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_estimators_dtypes",
-        "check_complex_data",
-        "check_dtype_object",
-        "check_estimators_empty_data_messages",
-        "check_pipeline_consistency",
-        "check_estimators_nan_inf",
-        "check_estimator_sparse_array",
-        "check_estimator_sparse_matrix",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformer_preserve_dtypes",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-    ]
-}
 
 
 @parametrize_with_checks(
-    [_As2DTagged(**{**TINY, "max_epochs": 1})],
+    [tagged_as_2d(S4Autoencoder)(**{**TINY, "max_epochs": 1})],
     expected_failed_checks=lambda estimator: _EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_checks(estimator, check):

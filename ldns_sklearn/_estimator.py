@@ -1,0 +1,58 @@
+"""What the estimators share: 3-D trial input tags and the training-loop parameters."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+
+from ._backend.training import TrainingConfig
+
+# Constraints of the optimisation parameters every torch-trained estimator exposes.
+TRAINING_CONSTRAINTS = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    # Checked by resolve_device, which also knows whether CUDA is present.
+    "device": "no_validation",
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class TrialInputMixin:
+    """Tags for estimators whose X is trials ``(n_trials, n_bins, n_channels)``.
+
+    ``_requires_y`` marks estimators whose second argument is required (the observation
+    models take rates there).
+    """
+
+    _requires_y = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = self._requires_y
+        return tags
+
+
+class TorchTrainedMixin(TrialInputMixin):
+    """Maps the estimator's optimisation parameters onto the shared training loop."""
+
+    def _training_config(self, ema_decay: float | None = None) -> TrainingConfig:
+        return TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
+            early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
+            ema_decay=ema_decay,
+            verbose=bool(self.verbose),
+            description=type(self).__name__,
+        )
