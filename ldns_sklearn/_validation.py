@@ -177,6 +177,15 @@ def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name
     ``(n_trials, n_features)`` (a 1-D ``y`` becomes one feature) and ``"series"`` for a
     time series aligned to the bins (3-D array or ragged list matching ``lengths``).
     """
+    if not isinstance(y, np.ndarray):
+        # A plain list of per-trial values (e.g. one angle per trial) reads as a 1-D/2-D
+        # array; a list of 2-D series does not (ragged) and is checked as trials below.
+        try:
+            as_array = np.asarray(y)
+        except ValueError:
+            as_array = None
+        if as_array is not None and as_array.dtype != object and as_array.ndim <= 2:
+            y = as_array
     if isinstance(y, np.ndarray) and y.dtype != object and y.ndim <= 2:
         values = np.asarray(y, dtype=np.float64)
         if values.ndim == 1:

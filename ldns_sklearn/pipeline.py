@@ -163,15 +163,18 @@ class LDNSPipeline(Pipeline):
         y : array-like, optional
             Conditions of the trials of ``X`` for a conditional model.
         sample_weight : None
-            Not supported; present for the scikit-learn signature.
+            Not supported (an error if given); present for the scikit-learn signature.
+        **params
+            Not supported (an error if given).
 
         Returns
         -------
         score : float
         """
         check_is_fitted(self)
-        if sample_weight is not None:
-            raise ValueError("LDNSPipeline.score does not support sample_weight.")
+        if sample_weight is not None or params:
+            unsupported = ["sample_weight"] * (sample_weight is not None) + sorted(params)
+            raise ValueError(f"LDNSPipeline.score does not support {', '.join(unsupported)}.")
         to_counts, encoder = self._comparison_split()
         real = X
         for _, _, step in to_counts:

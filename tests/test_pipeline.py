@@ -129,3 +129,23 @@ def test_errors(lorenz):
     only_sampler.fit(np.random.default_rng(0).normal(size=(8, 10, 2)))
     with pytest.raises(TypeError, match="between the data and the sampling step"):
         only_sampler.score(np.zeros((2, 10, 2)))
+
+
+def test_conditional_pipeline_samples_and_scores_for_given_conditions(lorenz):
+    angle = np.linspace(0, 2 * np.pi, len(lorenz.counts), endpoint=False)
+    y = np.column_stack([np.cos(angle), np.sin(angle)])
+    pipe = tiny_pipeline().fit(lorenz.spiketrains, y)
+    assert pipe.named_steps["diffusion"].condition_kind_ == "trial"
+    samples = pipe.sample(y=y[:5], random_state=0)
+    assert len(samples) == 5
+    assert np.isfinite(pipe.score(lorenz.spiketrains[:6], y[:6]))
+    with pytest.raises(ValueError, match="y"):
+        pipe.sample(3, random_state=0)  # a conditional model needs its conditions
+    # A plain list of one value per trial is a per-trial condition too.
+    listed = tiny_pipeline().fit(lorenz.spiketrains, list(angle))
+    assert listed.named_steps["diffusion"].n_condition_features_ == 1
+
+
+def test_score_rejects_what_it_cannot_use(fitted_on_neo, lorenz):
+    with pytest.raises(ValueError, match="sample_weight"):
+        fitted_on_neo.score(lorenz.spiketrains[:4], sample_weight=np.ones(4))
