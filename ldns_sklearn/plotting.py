@@ -10,6 +10,7 @@ import numpy as np
 
 from ._validation import check_trials
 from .metrics import spike_statistics
+from .preprocessing import even_spike_positions
 
 __all__ = ["plot_raster", "plot_spike_statistics", "plot_training_history"]
 
@@ -30,13 +31,8 @@ def _spike_times(trial):
         isinstance(trial, (list, tuple)) and trial and not hasattr(trial[0], "times")
     ):
         counts = check_trials([trial], name="trial", counts=True, dtype=np.int64)[0]
-        times = []
-        for neuron in counts.T:
-            # The k spikes of a bin spread evenly inside it, as SpikeTrainBinner places them.
-            bins = np.repeat(np.arange(len(neuron)), neuron)
-            per_bin = np.repeat(neuron, neuron)
-            rank = np.arange(per_bin.size) - np.repeat(np.cumsum(neuron) - neuron, neuron)
-            times.append(bins + (rank + 1) / (per_bin + 1))
+        # Spikes of a bin spread evenly inside it, as SpikeTrainBinner places them.
+        times = [even_spike_positions(neuron, len(neuron)) for neuron in counts.T]
         return times, "bin"
     spiketrains = trial.spiketrains if hasattr(trial, "spiketrains") else trial
     if not spiketrains:

@@ -252,6 +252,25 @@ def _garbage_collection_paused():
             gc.enable()
 
 
+def even_spike_positions(per_bin: np.ndarray, n_bins: int) -> np.ndarray:
+    """Spike positions, in bins, of counts ``per_bin`` (neuron-major runs of ``n_bins``).
+
+    The k spikes of bin b sit at ``b + (j + 1) / (k + 1)``, j = 0..k-1, each neuron's
+    positions counted from its own first bin (so they can be split per neuron).
+
+    Examples
+    --------
+    >>> even_spike_positions(np.array([1, 0, 2]), 3)   # 1 spike in bin 0, 2 in bin 2
+    array([0.5       , 2.33333333, 2.66666667])
+    """
+    per_bin = np.asarray(per_bin, dtype=np.int64)
+    n_spikes = int(per_bin.sum())
+    bins = np.repeat(np.arange(per_bin.size) % n_bins, per_bin)
+    k = np.repeat(per_bin, per_bin)
+    j = np.arange(n_spikes) - np.repeat(np.cumsum(per_bin) - per_bin, per_bin)
+    return bins + (j + 1) / (k + 1)
+
+
 def _trials_from_counts(counts, width, origin, units, annotations):
     """Lists of SpikeTrain from validated int counts; times are magnitudes in ``units``."""
     with _garbage_collection_paused():
@@ -268,11 +287,7 @@ def _build_trials(counts, width, origin, units, annotations):
     for trial in counts:
         n_bins, n_neurons = trial.shape
         per_bin = np.ascontiguousarray(trial.T).ravel()  # neuron-major, bins in time order
-        n_spikes = int(per_bin.sum())
-        bins = np.repeat(np.tile(np.arange(n_bins), n_neurons), per_bin)
-        k = np.repeat(per_bin, per_bin)
-        j = np.arange(n_spikes) - np.repeat(np.cumsum(per_bin) - per_bin, per_bin)
-        times = (origin + bins * width) + width * (j + 1) / (k + 1)
+        times = origin + width * even_spike_positions(per_bin, n_bins)
         t_stop = pq.Quantity(origin + n_bins * width, dim)
         # One SpikeTrain per trial, sliced per neuron: Neo's constructor costs ~100 µs
         # (its range check compares quantities), a slice ~10 µs. Slices are ordinary
