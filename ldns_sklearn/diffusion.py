@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._backend.device import torch_seed
 from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
+from ._backend.schedule import PREDICTIONS, SCHEDULES
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
 from ._validation import check_condition, check_trials, pad_trials, trial_lengths
 
@@ -70,24 +71,37 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_channels : int, default=64
-        Width of the denoiser.
-    n_blocks : int, default=4
+    hidden_channels : int, default=32
+        Width of the denoiser. The defaults (32 wide, 2 blocks, 200 epochs, batches of 32)
+        train on a CPU in minutes; the paper's size is ``hidden_channels=64, n_blocks=4``
+        trained for 1000 epochs (a GPU; see :func:`~ldns_sklearn.make_ldns_pipeline`
+        ``preset="paper"``).
+    n_blocks : int, default=2
         Number of denoiser blocks.
     state_size : int, default=64
         State size of each S4 kernel.
     n_diffusion_steps : int, default=1000
-        Number of noise levels ``T`` of the training schedule (linear betas from 1e-4 to
-        0.02 for ``T = 1000``, scaled by ``1000 / T`` otherwise).
-    sampler : {"dpm-solver++", "ddim", "ddpm"}, default="dpm-solver++"
+        Number of noise levels ``T`` of the training schedule.
+    noise_schedule : {"cosine", "linear"}, default="cosine"
+        ``"cosine"`` (Nichol & Dhariwal 2021): defined through ``t / T``, so any ``T`` runs
+        from nearly clean latents to pure noise. ``"linear"``: the DDPM betas of the paper
+        (1e-4 to 0.02 for ``T = 1000``, scaled by ``1000 / T`` otherwise).
+    prediction : {"v", "epsilon"}, default="v"
+        What the denoiser predicts: the velocity ``v = alpha_t eps - sigma_t z_0``
+        (Salimans & Ho 2022), or the noise ``eps`` as in DDPM and the paper.
+    sampler : {"dpm-solver++-sde", "dpm-solver++", "ddim", "ddpm"}, default="dpm-solver++-sde"
         ``"ddpm"``: ancestral sampling through all ``T`` steps (what the paper does; slow).
-        ``"ddim"``: DDIM on ``n_sampling_steps`` evenly spaced steps with noise ``eta``.
-        ``"dpm-solver++"``: deterministic second-order multistep solver on
-        ``n_sampling_steps`` steps evenly spaced in log signal-to-noise ratio; statistically
-        matches DDPM with ~50 steps (``benchmarks/bench_sampling.py``).
+        ``"dpm-solver++-sde"``: a second-order solver of the same stochastic process DDPM
+        simulates, in ``n_sampling_steps`` steps; statistically indistinguishable from
+        DDPM at 50 steps (``benchmarks/bench_fidelity.py``). ``"dpm-solver++"``: the
+        deterministic (probability-flow ODE) version; ``"ddim"``: DDIM on evenly spaced
+        steps with noise ``eta``. The deterministic samplers carry the denoiser's errors
+        along and can differ from DDPM for a model that is not trained to convergence.
+        Every sampler bounds its clean-latent estimate to the per-channel range of the
+        training latents, so samples never leave the range the model was trained on.
     n_sampling_steps : int, default=50
-        Number of denoiser evaluations per sample for ``"ddim"`` and ``"dpm-solver++"``
-        (at most ``n_diffusion_steps``); ignored by ``"ddpm"``.
+        Number of denoiser evaluations per sample for the fast samplers (at most
+        ``n_diffusion_steps``); ignored by ``"ddpm"``.
     eta : float, default=0.0
         DDIM noise scale: 0 is deterministic DDIM, 1 with all steps equals DDPM. Used only
         by ``"ddim"``.
@@ -97,7 +111,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         average remembers about ``1 / (1 - ema_decay)`` optimiser steps).
     max_epochs : int, default=200
         Number of passes over the training trials.
-    batch_size : int, default=64
+    batch_size : int, default=32
         Trials per optimisation step (also per step of :meth:`score`).
     learning_rate : float, default=1e-3
         Peak learning rate of AdamW (linear warm-up over 5% of the steps, then cosine decay).
@@ -128,6 +142,9 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         Per-channel mean and standard deviation used to standardise the latents.
     clipped_fraction_ : float
         Fraction of standardised training values that were clipped at ±5.
+    latent_range_ : ndarray of shape (2, n_latents_)
+        Per-channel minimum and maximum of the (clipped) training latents: the range the
+        samplers keep samples in.
     train_lengths_ : ndarray of shape (n_trials,)
         Number of bins of each training trial (lengths for ``sample(n_bins=None)``).
     condition_kind_ : {"trial", "series"} or None
@@ -164,6 +181,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         "n_blocks": [Interval(Integral, 0, None, closed="left")],
         "state_size": [Interval(Integral, 2, None, closed="left")],
         "n_diffusion_steps": [Interval(Integral, 1, None, closed="left")],
+        "noise_schedule": [StrOptions(set(SCHEDULES))],
+        "prediction": [StrOptions(set(PREDICTIONS))],
         "sampler": [StrOptions(set(SAMPLERS))],
         "n_sampling_steps": [Interval(Integral, 1, None, closed="left")],
         "eta": [Interval(Real, 0, None, closed="left")],
@@ -175,16 +194,18 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        hidden_channels=64,
-        n_blocks=4,
+        hidden_channels=32,
+        n_blocks=2,
         state_size=64,
         n_diffusion_steps=1000,
-        sampler="dpm-solver++",
+        noise_schedule="cosine",
+        prediction="v",
+        sampler="dpm-solver++-sde",
         n_sampling_steps=50,
         eta=0.0,
         ema_decay=0.995,
         max_epochs=200,
-        batch_size=64,
+        batch_size=32,
         learning_rate=1e-3,
         weight_decay=0.0,
         early_stopping=False,
@@ -199,6 +220,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self.n_blocks = n_blocks
         self.state_size = state_size
         self.n_diffusion_steps = n_diffusion_steps
+        self.noise_schedule = noise_schedule
+        self.prediction = prediction
         self.sampler = sampler
         self.n_sampling_steps = n_sampling_steps
         self.eta = eta
@@ -287,13 +310,19 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         -------
         self : LatentDiffusion
         """
+        self._check_sampling_steps()
         Z = check_trials(Z, name="Z")
         lengths = trial_lengths(Z)
         bins = _stacked_bins(Z)
         scaler = StandardScaler().fit(bins)
         self.n_latents_ = bins.shape[1]
         self.latent_mean_, self.latent_scale_ = scaler.mean_, scaler.scale_
-        self.clipped_fraction_ = float(np.mean(np.abs(scaler.transform(bins)) > CLIP))
+        standardised = scaler.transform(bins)
+        self.clipped_fraction_ = float(np.mean(np.abs(standardised) > CLIP))
+        clipped = np.clip(standardised, -CLIP, CLIP)
+        self.latent_range_ = scaler.inverse_transform(
+            np.stack([clipped.min(axis=0), clipped.max(axis=0)])
+        )
         self.train_lengths_ = lengths
 
         self.condition_kind_, self.n_condition_features_ = None, 0
@@ -314,6 +343,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             n_blocks=self.n_blocks,
             state_size=self.state_size,
             n_diffusion_steps=self.n_diffusion_steps,
+            noise_schedule=self.noise_schedule,
+            prediction=self.prediction,
             n_trial_features=self.n_condition_features_ if self.condition_kind_ == "trial" else 0,
             n_series_features=(
                 self.n_condition_features_ if self.condition_kind_ == "series" else 0
@@ -334,6 +365,14 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self.n_iter_ = len(result.history)
         self.best_epoch_ = result.best_epoch
         return self
+
+    def _check_sampling_steps(self):
+        if self.sampler != "ddpm" and self.n_sampling_steps > self.n_diffusion_steps:
+            raise ValueError(
+                f"n_sampling_steps={self.n_sampling_steps} exceeds n_diffusion_steps="
+                f"{self.n_diffusion_steps}: a sampler cannot take more steps than the "
+                "schedule has noise levels."
+            )
 
     # ---------------------------------------------------------------------- sampling
 
@@ -386,6 +425,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
+        self._check_sampling_steps()
         rng = check_random_state(random_state)
         if y is None:
             if n_samples is None:
@@ -419,6 +459,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             sampler=self.sampler,
             n_steps=self.n_sampling_steps,
             eta=self.eta,
+            clip_range=(self.latent_range_ - self.latent_mean_) / self.latent_scale_,
             batch_size=self.sample_batch_size,
             device=self.device,
             seed=torch_seed(rng),

@@ -15,6 +15,16 @@ from .metrics import generation_score
 
 __all__ = ["LDNSPipeline", "make_ldns_pipeline"]
 
+# Model sizes of make_ldns_pipeline(preset=...). "cpu" is the estimators' own defaults;
+# "paper" the sizes of the paper's Lorenz experiments (for a GPU: about a day on 2 CPU cores).
+PRESETS = {
+    "cpu": ({}, {}),
+    "paper": (
+        {"hidden_channels": 256, "n_blocks": 4, "max_epochs": 200, "batch_size": 512},
+        {"hidden_channels": 64, "n_blocks": 4, "max_epochs": 1000, "batch_size": 64},
+    ),
+}
+
 
 def _accepts(method, keyword: str) -> bool:
     parameters = inspect.signature(method).parameters
@@ -192,6 +202,7 @@ def make_ldns_pipeline(
     n_latents: int = 8,
     *,
     observation=None,
+    preset: str = "cpu",
     autoencoder_params: dict | None = None,
     diffusion_params: dict | None = None,
     random_state=None,
@@ -208,8 +219,15 @@ def make_ldns_pipeline(
     observation : estimator, optional
         Observation model of the autoencoder (e.g. ``AutoregressiveObservation``);
         Poisson when omitted.
+    preset : {"cpu", "paper"}, default="cpu"
+        Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
+        CPU and reach the real-vs-real floor of the sample statistics on the benchmark
+        data. ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200
+        epochs, batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs) — for a GPU.
+        See ``docs/benchmarks.md`` for what each reaches and costs.
     autoencoder_params, diffusion_params : dict, optional
-        Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`.
+        Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`; they
+        override the preset's.
     random_state : int or None
         Seeds both models and the pipeline's scoring.
 
@@ -227,6 +245,8 @@ def make_ldns_pipeline(
     ['bin', 'ae', 'diffusion']
     >>> pipe.get_params()["ae__n_latents"]
     4
+    >>> make_ldns_pipeline(preset="paper").get_params()["ae__hidden_channels"]
+    256
     """
     # Imported here so that importing this module stays light and free of cycles.
     from .autoencoder import S4Autoencoder
@@ -235,11 +255,14 @@ def make_ldns_pipeline(
 
     if not isinstance(n_latents, numbers.Integral):
         raise TypeError(f"n_latents must be an int, got {type(n_latents).__name__}.")
-    ae_params = {"n_latents": n_latents, "random_state": random_state}
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}.")
+    ae_preset, dm_preset = PRESETS[preset]
+    ae_params = {"n_latents": n_latents, "random_state": random_state, **ae_preset}
     if observation is not None:
         ae_params["observation"] = observation
     ae_params.update(autoencoder_params or {})
-    dm_params = {"random_state": random_state, **(diffusion_params or {})}
+    dm_params = {"random_state": random_state, **dm_preset, **(diffusion_params or {})}
     steps = [("ae", S4Autoencoder(**ae_params)), ("diffusion", LatentDiffusion(**dm_params))]
     if bin_size is not None:
         steps.insert(0, ("bin", SpikeTrainBinner(bin_size=bin_size)))

@@ -178,8 +178,9 @@ def test_inverse_transform_draws_poisson_counts_around_the_rates(fitted):
     assert not np.array_equal(counts, ae.inverse_transform(Z, random_state=1))
 
 
-def test_score_is_bits_per_spike_against_constant_rates(fitted):
+def test_full_score_is_bits_per_spike_against_constant_rates(fitted):
     ae, X = fitted
+    ae = clone(ae).set_params(score_mask_prob=0.0).fit(X)
     rates = ae.predict_rates(ae.transform(X))
     ll_model = poisson.logpmf(X, rates).sum()
     ll_const = poisson.logpmf(X, X.mean(axis=(0, 1))).sum()
@@ -187,6 +188,36 @@ def test_score_is_bits_per_spike_against_constant_rates(fitted):
     assert ae.score(X) == pytest.approx(expected, rel=1e-6)
     with pytest.raises(ValueError, match="no spikes"):
         ae.score(np.zeros_like(X))
+
+
+def test_masked_score_is_seeded_and_below_the_full_score(fitted):
+    ae, X = fitted
+    assert ae.score_mask_prob == 0.2  # the default
+    assert ae.score(X) == ae.score(X)
+    # Predicting unseen entries is harder than reconstructing seen ones.
+    assert ae.score(X) < clone(ae).set_params(score_mask_prob=0.0).fit(X).score(X)
+
+
+def test_masked_score_does_not_reward_copying_spikes():
+    """A network that copies its input beats even the true rates on the full score; on
+    held-out entries it cannot, so the masked score stays below that ceiling."""
+    rng = np.random.default_rng(0)
+    n_trials, n_bins, n_neurons = 48, 32, 6
+    t = np.arange(n_bins)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_trials, 1, 1))
+    rates = 1.0 + 0.8 * np.sin(2 * np.pi * t[None, :, None] / 16 + phase + np.arange(n_neurons))
+    X = rng.poisson(rates)
+    ll_const = poisson.logpmf(X, X.mean(axis=(0, 1))).sum()
+    ceiling = (poisson.logpmf(X, rates).sum() - ll_const) / (X.sum() * np.log(2))
+    copier = S4Autoencoder(
+        n_latents=n_neurons, hidden_channels=32, n_blocks=1, state_size=8, mask_prob=0.0,
+        l2_penalty=0.0, smoothness_penalty=0.0, max_epochs=150, batch_size=8,
+        learning_rate=3e-3, weight_decay=0.0, device="cpu", random_state=0,
+    ).fit(X)
+    full = copier.set_params(score_mask_prob=0.0).score(X)
+    masked = copier.set_params(score_mask_prob=0.2).score(X)
+    assert full > ceiling
+    assert masked < ceiling
 
 
 def test_ragged_trials_are_encoded_like_single_trials():

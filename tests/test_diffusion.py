@@ -159,7 +159,7 @@ def test_fit_is_deterministic_on_cpu():
     assert not np.array_equal(first.sample(3, random_state=1), other.sample(3, random_state=1))
 
 
-@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm-solver++"])
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm-solver++", "dpm-solver++-sde"])
 def test_sampling_is_reproducible_and_seeded(sampler):
     model = tiny(sampler=sampler, eta=1.0).fit(smooth_latents())
     a, b = model.sample(4, random_state=7), model.sample(4, random_state=7)
@@ -172,7 +172,7 @@ def test_pickle_roundtrip_keeps_only_arrays_and_gives_same_samples():
     model = tiny().fit(smooth_latents())
     state = model.__getstate__()
     assert all(isinstance(w, np.ndarray) for w in state["model_"]["weights"].values())
-    assert all(isinstance(v, (int, float)) for v in state["model_"]["spec"].values())
+    assert all(isinstance(v, (int, float, str)) for v in state["model_"]["spec"].values())
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(
         restored.sample(3, random_state=0), model.sample(3, random_state=0)
@@ -258,12 +258,42 @@ def test_bad_sample_requests(fitted, kwargs, error, match):
         fitted.sample(**kwargs)
 
 
-def test_sampling_steps_beyond_the_schedule(fitted):
-    model = clone(fitted).set_params(n_sampling_steps=100).fit(smooth_latents())
+def test_sampling_steps_beyond_the_schedule_are_refused_before_training(fitted):
+    model = clone(fitted).set_params(n_sampling_steps=100, max_epochs=10**6)
+    with pytest.raises(ValueError, match="n_sampling_steps=100 exceeds n_diffusion_steps=50"):
+        model.fit(smooth_latents())  # at once: a million epochs would never end
+    assert not hasattr(model, "model_")
+    # Raised after fitting too, when the parameter is changed on a fitted model.
+    refitted = clone(fitted).fit(smooth_latents()).set_params(n_sampling_steps=100)
     with pytest.raises(ValueError, match="n_sampling_steps=100"):
-        model.sample(2)
+        refitted.sample(2)
     # DDPM ignores n_sampling_steps (it always takes all steps).
-    assert model.set_params(sampler="ddpm").sample(1).shape == (1, 16, 2)
+    ddpm = clone(fitted).set_params(sampler="ddpm", n_sampling_steps=100).fit(smooth_latents())
+    assert ddpm.sample(1).shape == (1, 16, 2)
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "dpm-solver++", "dpm-solver++-sde"])
+def test_samples_stay_in_the_training_range(sampler):
+    """A barely trained model's samples are bounded by the latents it was trained on."""
+    Z = smooth_latents()
+    model = tiny(sampler=sampler, learning_rate=1e-9).fit(Z)
+    np.testing.assert_allclose(model.latent_range_, [Z.min(axis=(0, 1)), Z.max(axis=(0, 1))])
+    samples = model.sample(64, random_state=0)
+    low, high = model.latent_range_
+    slack = 1e-5 * (high - low)
+    assert np.all(samples >= low - slack) and np.all(samples <= high + slack)
+
+
+@pytest.mark.parametrize(
+    ("noise_schedule", "prediction"),
+    [("linear", "epsilon"), ("cosine", "v"), ("cosine", "epsilon")],
+)
+def test_every_schedule_and_parameterisation_fits_and_samples(noise_schedule, prediction):
+    model = tiny(noise_schedule=noise_schedule, prediction=prediction).fit(smooth_latents())
+    assert model.model_.spec.noise_schedule == noise_schedule
+    assert model.model_.spec.prediction == prediction
+    assert np.all(np.isfinite(model.sample(3, random_state=0)))
+    assert np.isfinite(model.score(smooth_latents()))
 
 
 def test_bad_latents():

@@ -41,6 +41,9 @@ class DenoiserSpec:
     n_diffusion_steps: int
     n_trial_features: int = 0
     n_series_features: int = 0
+    # The defaults are the first release's (DDPM); files saved then carry no such field.
+    noise_schedule: str = "linear"
+    prediction: str = "epsilon"
 
 
 def _to_channels_first(array: np.ndarray) -> torch.Tensor:
@@ -56,7 +59,7 @@ class LatentDiffusionModel:
 
     def __init__(self, spec: DenoiserSpec, seed: int = 0):
         self.spec = spec
-        self.schedule = NoiseSchedule(spec.n_diffusion_steps)
+        self.schedule = NoiseSchedule(spec.n_diffusion_steps, spec.noise_schedule)
         with seeded(seed):
             self.network = Denoiser(
                 spec.n_latents,
@@ -96,7 +99,14 @@ class LatentDiffusionModel:
             if t_fixed is not None:
                 t = torch.full((z0.shape[0],), t_fixed, dtype=torch.long)
             return denoising_loss(
-                model, self.schedule, z0, mask, generator, t=t, **self._conditions(batch)
+                model,
+                self.schedule,
+                z0,
+                mask,
+                generator,
+                prediction=self.spec.prediction,
+                t=t,
+                **self._conditions(batch),
             )
 
         return loss_fn
@@ -161,6 +171,7 @@ class LatentDiffusionModel:
         sampler: str,
         n_steps: int,
         eta: float,
+        clip_range: np.ndarray | None,
         batch_size: int,
         device: str,
         seed: int,
@@ -169,9 +180,13 @@ class LatentDiffusionModel:
         """Latents ``(len(lengths), max(lengths), n_latents)``, zero past each length.
 
         Trials are sampled in batches of at most ``batch_size`` (bounded memory), sorted by
-        length so a batch is padded only to its own longest trial.
+        length so a batch is padded only to its own longest trial. ``clip_range`` ``(2,
+        n_latents)`` bounds the clean-data prediction of every step (None: unbounded).
         """
         resolved = resolve_device(device)
+        bounds = None
+        if clip_range is not None:
+            bounds = tuple(torch.as_tensor(b, dtype=torch.float32) for b in clip_range)
         self.network.to(resolved).eval()
         generator = make_generator(seed)
         n_samples, max_length = len(lengths), int(lengths.max())
@@ -208,6 +223,8 @@ class LatentDiffusionModel:
                     sampler=sampler,
                     n_steps=n_steps,
                     eta=eta,
+                    prediction=self.spec.prediction,
+                    clip_range=bounds,
                     mask=mask,
                     progress=progress,
                 )

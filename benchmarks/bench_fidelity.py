@@ -1,0 +1,258 @@
+"""Fidelity of generated spikes: distance to real data against the real-vs-real floor.
+
+Usage::
+
+    python benchmarks/bench_fidelity.py                    # CPU budget, both data sets
+    python benchmarks/bench_fidelity.py --data lorenz --samplers ddpm dpm-solver++-sde
+    python benchmarks/bench_fidelity.py --full --device cuda   # the paper's sizes (GPU)
+    python benchmarks/bench_fidelity.py --diffusion prediction=epsilon schedule=linear
+
+For each data set, ``n_train + 2 * n_test`` trials are generated; an LDNS pipeline (S4
+autoencoder + latent diffusion, Poisson observations) is fitted on the first ``n_train``;
+then ``n_test`` trials are generated with every sampler in ``--samplers`` from the *same*
+fitted model and compared with held-out set A. The floor is held-out set A against
+held-out set B (same trial counts): what real data reaches against itself. Printed:
+
+* for each of the paper's five statistics (:func:`ldns_sklearn.metrics.compare_spike_statistics`):
+  the discrepancy of each sampler, the floor and their ratio;
+* per-neuron Pearson r of mean rate, mean ISI, std ISI and pairwise correlations;
+* agreement of each fast sampler with 1000-step DDPM of the same model: the discrepancy
+  between their samples, as a ratio to the floor (<= 1: as alike as two real data sets);
+* the autoencoder's own share of the gap: held-out set B encoded and decoded through the
+  observation model ("perfect diffusion"), against set A;
+* latents: temporal roughness ``var(z_t+1 - z_t) / var(z)`` and spread ``std(z)`` of
+  sampled against encoded held-out latents, and the number of sampled trials that leave
+  the per-channel range of the encoded training latents.
+
+Data sets: ``lorenz`` (:func:`ldns_sklearn.datasets.make_lorenz_spikes`) and ``rotation``,
+a latent of another kind made here: a 2-D rotation with per-trial frequency, phase and
+amplitude plus a slow Ornstein-Uhlenbeck drift, read out through a softplus into Poisson
+counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from ldns_sklearn import make_ldns_pipeline
+from ldns_sklearn.datasets import make_lorenz_spikes
+from ldns_sklearn.metrics import compare_spike_statistics
+
+STATISTICS = (
+    "population_spike_count_kl",
+    "pairwise_correlation_rmse",
+    "mean_rate_rmse",
+    "mean_isi_rmse",
+    "std_isi_rmse",
+)
+PEARSON = (
+    "mean_rate_pearson_r",
+    "mean_isi_pearson_r",
+    "std_isi_pearson_r",
+    "pairwise_correlation_pearson_r",
+)
+# name -> (sampler, n_sampling_steps, eta)
+SAMPLERS = {
+    "ddpm": ("ddpm", None, 0.0),
+    "ddim": ("ddim", 50, 0.0),
+    "dpm-solver++": ("dpm-solver++", 50, 0.0),
+    "dpm-solver++-sde": ("dpm-solver++-sde", 50, 0.0),
+}
+BUDGETS = {
+    # CPU: the estimators' default sizes (make_ldns_pipeline(preset="cpu")); about 5
+    # minutes per data set on 2 cores.
+    "cpu": {"n_train": 800, "n_test": 200, "n_neurons": 64, "n_bins": 64, "preset": "cpu"},
+    # The paper's Lorenz sizes (make_ldns_pipeline(preset="paper")), for a GPU.
+    "full": {"n_train": 1600, "n_test": 200, "n_neurons": 128, "n_bins": 256,
+             "preset": "paper"},
+}
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def make_rotation_counts(n_trials, n_neurons, n_bins, rng, mean_rate=0.25):
+    """Poisson counts driven by a rotation with per-trial frequency, phase, amplitude + drift."""
+    t = np.arange(n_bins)
+    frequency = rng.uniform(1 / 40, 1 / 16, n_trials)[:, None]  # cycles per bin
+    phase = rng.uniform(0, 2 * np.pi, n_trials)[:, None]
+    amplitude = rng.gamma(8.0, 1 / 8.0, n_trials)[:, None]
+    angle = 2 * np.pi * frequency * t + phase
+    drift = np.zeros((n_trials, n_bins))
+    decay, drift_std = np.exp(-1 / 25.0), 0.7
+    drift[:, 0] = rng.normal(0, drift_std, n_trials)
+    for i in range(1, n_bins):
+        drift[:, i] = decay * drift[:, i - 1] + np.sqrt(1 - decay**2) * drift_std * rng.normal(
+            size=n_trials
+        )
+    latents = np.stack([amplitude * np.cos(angle), amplitude * np.sin(angle), drift], axis=-1)
+    readout = rng.normal(size=(3, n_neurons))
+    readout /= np.linalg.norm(readout, axis=0)
+    drive = 1.5 * latents @ readout
+    # Shift so that the mean rate is about ``mean_rate`` per bin.
+    low, high = -10.0, 10.0
+    for _ in range(60):
+        bias = (low + high) / 2
+        if _softplus(drive + bias).mean() > mean_rate:
+            high = bias
+        else:
+            low = bias
+    rates = _softplus(drive + bias)
+    return rng.poisson(rates), latents
+
+
+def make_data(name, n_trials, n_neurons, n_bins, seed):
+    if name == "lorenz":
+        data = make_lorenz_spikes(
+            n_trials=n_trials, n_neurons=n_neurons, n_bins=n_bins, random_state=seed,
+            return_spiketrains=False,
+        )
+        return data.counts
+    return make_rotation_counts(n_trials, n_neurons, n_bins, np.random.default_rng(seed))[0]
+
+
+def parse_overrides(pairs):
+    overrides = {}
+    for pair in pairs or []:
+        key, value = pair.split("=", 1)
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        else:
+            value = {"None": None, "True": True, "False": False}.get(value, value)
+        overrides[key] = value
+    return overrides
+
+
+def latent_summary(Z, reference_range):
+    """Roughness, spread and the number of trials leaving the training range."""
+    Z = np.asarray(Z)
+    roughness = np.mean(np.var(np.diff(Z, axis=1), axis=(0, 1)) / np.var(Z, axis=(0, 1)))
+    low, high = reference_range
+    # A tolerance of float32 round-off: samplers bound latents to the range exactly.
+    slack = 1e-4 * (high - low)
+    outside = np.any((Z < low - slack) | (Z > high + slack), axis=(1, 2)).sum()
+    return roughness, float(np.mean(np.std(Z, axis=(0, 1)))), int(outside)
+
+
+def run(name, args, budget):
+    n_train, n_test = budget["n_train"], budget["n_test"]
+    counts = make_data(name, n_train + 2 * n_test, budget["n_neurons"], budget["n_bins"],
+                       args.seed)
+    train, test_a, test_b = counts[:n_train], counts[n_train:n_train + n_test], counts[-n_test:]
+    ae_params = {"device": args.device, **parse_overrides(args.ae)}
+    dm_params = {"device": args.device, **parse_overrides(args.diffusion)}
+    pipe = make_ldns_pipeline(
+        bin_size=None, n_latents=args.n_latents, preset=budget["preset"],
+        autoencoder_params=ae_params, diffusion_params=dm_params, random_state=args.seed,
+    )
+    started = time.perf_counter()
+    pipe.fit(train)
+    fit_seconds = time.perf_counter() - started
+    ae, diffusion = pipe.named_steps["ae"], pipe.named_steps["diffusion"]
+    train_latents = ae.transform(train)
+    test_latents = ae.transform(test_a)
+    latent_range = (train_latents.min(axis=(0, 1)), train_latents.max(axis=(0, 1)))
+
+    print(f"\n=== {name}: {n_train} train / {n_test} + {n_test} held-out trials, "
+          f"{budget['n_neurons']} neurons x {budget['n_bins']} bins; fit {fit_seconds:.0f} s")
+    sizes = ("hidden_channels", "n_blocks", "max_epochs", "batch_size")
+    print(f"autoencoder {({k: ae.get_params()[k] for k in sizes})}, overrides "
+          f"{parse_overrides(args.ae)}; held-out bits/spike (masked) {ae.score(test_a):.3f}")
+    print(f"diffusion {({k: diffusion.get_params()[k] for k in sizes})}, overrides "
+          f"{parse_overrides(args.diffusion)}")
+
+    floor = compare_spike_statistics(test_a, test_b)
+    results, generated, latents, seconds = {}, {}, {}, {}
+    # What a perfect diffusion model would reach with this autoencoder.
+    reconstructed = ae.inverse_transform(ae.transform(test_b), random_state=args.seed + 2)
+    autoencoder_only = compare_spike_statistics(test_a, reconstructed)
+    for sampler_name in args.samplers:
+        sampler, steps, eta = SAMPLERS[sampler_name]
+        params = {"sampler": sampler, "eta": eta}
+        if steps is not None:
+            params["n_sampling_steps"] = steps
+        diffusion.set_params(**params)
+        started = time.perf_counter()
+        Z = diffusion.sample(n_test, random_state=args.seed + 1)
+        seconds[sampler_name] = time.perf_counter() - started
+        latents[sampler_name] = Z
+        generated[sampler_name] = ae.inverse_transform(Z, random_state=args.seed + 2)
+        results[sampler_name] = compare_spike_statistics(test_a, generated[sampler_name])
+
+    width = max(len(s) for s in args.samplers) + 2
+    print(f"\n{'statistic':28s}" + "".join(f"{s:>{width + 8}s}" for s in args.samplers)
+          + f"{'floor':>10s}{'AE only':>18s}")
+    for statistic in STATISTICS:
+        row = f"{statistic:28s}"
+        for sampler_name in args.samplers:
+            value = results[sampler_name][statistic]
+            row += f"{value:>{width}.4g} ({value / floor[statistic]:4.1f}x)"
+        own = autoencoder_only[statistic]
+        print(row + f"{floor[statistic]:>10.4g}{own:>11.4g} ({own / floor[statistic]:.1f}x)")
+    for statistic in PEARSON:
+        row = f"{statistic:28s}"
+        for sampler_name in args.samplers:
+            row += f"{results[sampler_name][statistic]:>{width + 8}.3f}"
+        print(row + f"{floor[statistic]:>10.3f}")
+    row = f"{'worst ratio to floor':28s}"
+    for sampler_name in args.samplers:
+        worst = max(results[sampler_name][s] / floor[s] for s in STATISTICS)
+        row += f"{worst:>{width + 8}.2f}"
+    print(row)
+
+    if "ddpm" in args.samplers:
+        print("\nagreement with DDPM (ratio of sampler-vs-DDPM discrepancy to the floor):")
+        for sampler_name in args.samplers:
+            if sampler_name == "ddpm":
+                continue
+            versus = compare_spike_statistics(generated["ddpm"], generated[sampler_name])
+            ratios = "  ".join(
+                f"{s.split('_rmse')[0].split('_kl')[0]} {versus[s] / floor[s]:.2f}"
+                for s in STATISTICS
+            )
+            print(f"  {sampler_name:20s} {ratios}")
+
+    rough, spread, _ = latent_summary(test_latents, latent_range)
+    print(f"\nlatents: {'':20s} roughness   spread   trials out of range   sample time")
+    print(f"  {'encoded held-out':26s} {rough:8.3f} {spread:8.3f}")
+    for sampler_name in args.samplers:
+        rough, spread, outside = latent_summary(latents[sampler_name], latent_range)
+        print(f"  {sampler_name:26s} {rough:8.3f} {spread:8.3f} {outside:12d}/{n_test}"
+              f"{seconds[sampler_name]:12.1f} s")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="the paper's sizes (GPU)")
+    parser.add_argument("--data", nargs="+", default=["lorenz", "rotation"],
+                        choices=["lorenz", "rotation"])
+    parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=SAMPLERS)
+    parser.add_argument("--n-latents", type=int, default=8)
+    parser.add_argument("--ae", nargs="*", metavar="KEY=VALUE",
+                        help="S4Autoencoder parameters overriding the budget's")
+    parser.add_argument("--diffusion", nargs="*", metavar="KEY=VALUE",
+                        help="LatentDiffusion parameters overriding the budget's")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    budget = BUDGETS["full" if args.full else "cpu"]
+    print(f"bench_fidelity: budget {'full' if args.full else 'cpu'}, torch "
+          f"{torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}")
+    for name in args.data:
+        run(name, args, budget)
+
+
+if __name__ == "__main__":
+    main()
