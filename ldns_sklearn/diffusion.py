@@ -71,8 +71,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_channels : int, default=32
-        Width of the denoiser. The defaults (32 wide, 2 blocks, 200 epochs, batches of 32)
+    hidden_channels : int, default=64
+        Width of the denoiser. The defaults (64 wide, 2 blocks, 200 epochs, batches of 32)
         train on a CPU in minutes; the paper's size is ``hidden_channels=64, n_blocks=4``
         trained for 1000 epochs (a GPU; see :func:`~ldns_sklearn.make_ldns_pipeline`
         ``preset="paper"``).
@@ -194,7 +194,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        hidden_channels=32,
+        hidden_channels=64,
         n_blocks=2,
         state_size=64,
         n_diffusion_steps=1000,

@@ -434,3 +434,19 @@ def test_time_series_condition_is_used():
     ragged = [new_series[0, :10], new_series[1]]
     out = model.sample(y=ragged, random_state=0)
     assert [o.shape for o in out] == [(10, 2), (24, 2)]
+
+
+def test_models_saved_before_v_prediction_load_as_the_ddpm_they_were():
+    """An exported spec without schedule/prediction fields (the first release's format)."""
+    model = tiny(noise_schedule="linear", prediction="epsilon").fit(smooth_latents())
+    exported = model.model_.export()
+    for field in ("noise_schedule", "prediction"):
+        del exported["spec"][field]
+    state = {**model.__getstate__(), "model_": exported}
+    restored = LatentDiffusion.__new__(LatentDiffusion)
+    restored.__setstate__(state)
+    assert restored.model_.spec.noise_schedule == "linear"
+    assert restored.model_.spec.prediction == "epsilon"
+    np.testing.assert_array_equal(
+        restored.sample(3, random_state=0), model.sample(3, random_state=0)
+    )
