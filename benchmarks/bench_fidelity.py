@@ -64,7 +64,7 @@ SAMPLERS = {
 }
 BUDGETS = {
     # CPU: the estimators' default sizes (make_ldns_pipeline(preset="cpu")); about 5
-    # minutes per data set on 2 cores.
+    # to 13 minutes per data set on 2 cores (DDPM sampling included).
     "cpu": {"n_train": 800, "n_test": 200, "n_neurons": 64, "n_bins": 64, "preset": "cpu"},
     # The paper's Lorenz sizes (make_ldns_pipeline(preset="paper")), for a GPU.
     "full": {"n_train": 1600, "n_test": 200, "n_neurons": 128, "n_bins": 256,

@@ -11,7 +11,7 @@ hidden 64, 4 blocks, 8 latents, 256 bins) is trained on Lorenz latents (the thre
 dimensions of :func:`~ldns_sklearn.datasets.make_lorenz_spikes` mapped to ``n_latents``
 channels by a fixed orthonormal matrix), then sampled twice in the same run:
 ``sampler="ddpm"`` (all 1000 steps, as the paper) and the fast sampler (default
-``"dpm-solver++"`` with 50 steps). Printed:
+``"dpm-solver++-sde"`` with 50 steps). Printed:
 
 * the cost of one denoiser evaluation at the sampling batch size, and from it the time the
   full-size run (1000 samples x 1000 DDPM steps) would take on this machine;
@@ -67,7 +67,8 @@ def parse_args():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--n-samples", type=int, default=1000, help="samples per sampler")
     parser.add_argument("--sample-batch-size", type=int, default=250)
-    parser.add_argument("--fast-sampler", default="dpm-solver++", choices=["ddim", "dpm-solver++"])
+    parser.add_argument("--fast-sampler", default="dpm-solver++-sde",
+                        choices=["ddim", "dpm-solver++", "dpm-solver++-sde"])
     parser.add_argument("--fast-steps", type=int, default=50)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
