@@ -41,8 +41,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         Number of latent channels.
     hidden_channels : int, default=64
         Width of the S4 blocks. The defaults (64 wide, 2 blocks, 100 epochs, batches of 32)
-        train on a CPU in minutes and reach the real-vs-real floor of the sample
-        statistics on the benchmark data (``benchmarks/bench_fidelity.py``); the paper's
+        train on a CPU in minutes; their samples come within 1-3x of the real-vs-real floor
+        of the sample statistics on the benchmark data (``docs/benchmarks.md``); the paper's
         size is ``hidden_channels=256, n_blocks=4`` (a GPU; see
         :func:`~ldns_sklearn.make_ldns_pipeline` ``preset="paper"``).
     n_blocks : int, default=2
@@ -371,7 +371,7 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         (the co-smoothing idea of the Neural Latents Benchmark).
 
         With ``score_mask_prob = 0`` the whole of ``X`` is encoded and scored (the paper's
-        validation loss): higher than the masked score, and rewarding copying.
+        validation loss): usually higher than the masked score, and it rewards copying.
 
         In both cases the score is ``(LL(rates) - LL(baseline)) / (n_spikes · ln 2)`` over
         the scored entries, where the baseline gives every neuron its mean count per bin

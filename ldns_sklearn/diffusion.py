@@ -92,9 +92,10 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     sampler : {"dpm-solver++-sde", "dpm-solver++", "ddim", "ddpm"}, default="dpm-solver++-sde"
         ``"ddpm"``: ancestral sampling through all ``T`` steps (what the paper does; slow).
         ``"dpm-solver++-sde"``: a second-order solver of the same stochastic process DDPM
-        simulates, in ``n_sampling_steps`` steps; statistically indistinguishable from
-        DDPM at 50 steps (``benchmarks/bench_fidelity.py``). ``"dpm-solver++"``: the
-        deterministic (probability-flow ODE) version; ``"ddim"``: DDIM on evenly spaced
+        simulates, in ``n_sampling_steps`` steps; at 50 steps its samples differ from
+        DDPM's about as much as two real data sets differ from each other
+        (``benchmarks/bench_fidelity.py``). ``"dpm-solver++"``: the deterministic
+        (probability-flow ODE) version; ``"ddim"``: DDIM on evenly spaced
         steps with noise ``eta``. The deterministic samplers carry the denoiser's errors
         along and can differ from DDPM for a model that is not trained to convergence.
         Every sampler bounds its clean-latent estimate to the per-channel range of the

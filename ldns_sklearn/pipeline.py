@@ -16,7 +16,7 @@ from .metrics import generation_score
 __all__ = ["LDNSPipeline", "make_ldns_pipeline"]
 
 # Model sizes of make_ldns_pipeline(preset=...). "cpu" is the estimators' own defaults;
-# "paper" the sizes of the paper's Lorenz experiments (for a GPU: about a day on 2 CPU cores).
+# "paper" the sizes of the paper's Lorenz experiments (for a GPU: hours on 2 CPU cores).
 PRESETS = {
     "cpu": ({}, {}),
     "paper": (
@@ -221,9 +221,10 @@ def make_ldns_pipeline(
         Poisson when omitted.
     preset : {"cpu", "paper"}, default="cpu"
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
-        CPU and reach the real-vs-real floor of the sample statistics on the benchmark
-        data. ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200
-        epochs, batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs) — for a GPU.
+        CPU; their samples come within 1-3x of the real-vs-real floor of the sample
+        statistics on the benchmark data. ``"paper"``: the paper's Lorenz sizes
+        (autoencoder 256 wide × 4 blocks, 200 epochs, batches of 512; denoiser 64 wide ×
+        4 blocks, 1000 epochs) — for a GPU.
         See ``docs/benchmarks.md`` for what each reaches and costs.
     autoencoder_params, diffusion_params : dict, optional
         Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`; they
