@@ -93,7 +93,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         ``"ddpm"``: ancestral sampling through all ``T`` steps (what the paper does; slow).
         ``"dpm-solver++-sde"``: a second-order solver of the same stochastic process DDPM
         simulates, in ``n_sampling_steps`` steps; at 50 steps its samples differ from
-        DDPM's about as much as two real data sets differ from each other
+        DDPM's by 0.7-1.6x what two real data sets differ by
         (``benchmarks/bench_fidelity.py``). ``"dpm-solver++"``: the deterministic
         (probability-flow ODE) version; ``"ddim"``: DDIM on evenly spaced
         steps with noise ``eta``. The deterministic samplers carry the denoiser's errors

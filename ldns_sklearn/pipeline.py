@@ -221,10 +221,10 @@ def make_ldns_pipeline(
         Poisson when omitted.
     preset : {"cpu", "paper"}, default="cpu"
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
-        CPU; their samples come within 1-3x of the real-vs-real floor of the sample
-        statistics on the benchmark data. ``"paper"``: the paper's Lorenz sizes
-        (autoencoder 256 wide × 4 blocks, 200 epochs, batches of 512; denoiser 64 wide ×
-        4 blocks, 1000 epochs) — for a GPU.
+        CPU; their samples come within 1-3x of the real-vs-real floor on most sample
+        statistics of the benchmark data, up to 7x on one (``docs/benchmarks.md``).
+        ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
+        batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs) — for a GPU.
         See ``docs/benchmarks.md`` for what each reaches and costs.
     autoencoder_params, diffusion_params : dict, optional
         Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`; they

@@ -98,7 +98,7 @@ class NoiseSchedule:
         padded = torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod])
         return padded[t + 1]
 
-    def _alpha_sigma(self, t: torch.Tensor, like: torch.Tensor):
+    def alpha_sigma(self, t: torch.Tensor, like: torch.Tensor):
         """``alpha_t`` and ``sigma_t`` shaped ``(batch, 1, 1)`` on ``like``'s device."""
         alpha_bar = self.alpha_bar(t.cpu())[:, None, None]
         alpha, sigma = alpha_bar.sqrt(), (1.0 - alpha_bar).sqrt()
@@ -116,14 +116,14 @@ class NoiseSchedule:
         >>> bool(zt[0, 0, 0] > zt[1, 0, 0])   # later steps keep less of the signal
         True
         """
-        alpha, sigma = self._alpha_sigma(t, z0)
+        alpha, sigma = self.alpha_sigma(t, z0)
         return alpha * z0 + sigma * noise
 
     def target(self, z0, noise, t, prediction: str) -> torch.Tensor:
         """What a network of the given parameterisation should output for ``z_t``."""
         if prediction == "epsilon":
             return noise
-        alpha, sigma = self._alpha_sigma(t, z0)
+        alpha, sigma = self.alpha_sigma(t, z0)
         return alpha * noise - sigma * z0
 
     def split(self, output, z_t, t, prediction: str):
@@ -139,7 +139,7 @@ class NoiseSchedule:
         >>> bool(torch.allclose(x0, z0, atol=1e-5) and torch.allclose(eps, noise, atol=1e-5))
         True
         """
-        alpha, sigma = self._alpha_sigma(t, z_t)
+        alpha, sigma = self.alpha_sigma(t, z_t)
         if prediction == "epsilon":
             return (z_t - sigma * output) / alpha, output
         return alpha * z_t - sigma * output, sigma * z_t + alpha * output
