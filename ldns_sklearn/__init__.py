@@ -5,14 +5,13 @@ live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
 ``ldns_sklearn.plotting``.
 """
 
+from ._version import __version__
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
 from .observation import AutoregressiveObservation, PoissonObservation
 from .persistence import load_model, save_model
 from .pipeline import LDNSPipeline, make_ldns_pipeline
 from .preprocessing import SpikeTrainBinner, counts_to_spiketrains, spiketrains_to_counts
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "AutoregressiveObservation",

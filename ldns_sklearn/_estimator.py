@@ -1,12 +1,12 @@
-"""What the estimators share: 3-D trial input tags and the training-loop parameters."""
+"""What the estimators share: 3-D trial input tags, training parameters, model pickling."""
 
 from __future__ import annotations
 
 from numbers import Integral, Real
-
-from sklearn.utils._param_validation import Interval
+from typing import ClassVar
 
 from ._backend.training import TrainingConfig
+from ._sklearn_compat import Interval
 
 # Constraints of the optimisation parameters every torch-trained estimator exposes.
 TRAINING_CONSTRAINTS = {
@@ -42,7 +42,34 @@ class TrialInputMixin:
 
 
 class TorchTrainedMixin(TrialInputMixin):
-    """Maps the estimator's optimisation parameters onto the shared training loop."""
+    """What every torch-trained estimator shares: training settings and a picklable model.
+
+    The fitted network lives in ``model_``, an object of ``_model_class`` (a backend class
+    with ``export()`` and ``from_export()``). Pickling, ``joblib.dump``, ``clone`` of a fitted
+    estimator and :func:`~ldns_sklearn.save_model` see it as the plain numbers and NumPy
+    arrays of its export, so the fitted state never holds torch objects and loads without
+    running code.
+    """
+
+    _model_class: ClassVar[type]
+
+    def __getstate__(self):
+        # A copy: outside sklearn, BaseEstimator hands back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            state["model_"] = state["model_"].export()
+        return state
+
+    def __setstate__(self, state):
+        state = self._upgrade_state(dict(state))
+        if "model_" in state:
+            state["model_"] = self._model_class.from_export(state["model_"])
+        super().__setstate__(state)
+
+    @classmethod
+    def _upgrade_state(cls, state: dict) -> dict:
+        """Rename what earlier releases stored under other names (none by default)."""
+        return state
 
     def _training_config(self, ema_decay: float | None = None) -> TrainingConfig:
         return TrainingConfig(

@@ -8,16 +8,19 @@ the user gave: a 3-D array comes back as a 3-D array, a ragged list as a list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 
 __all__ = [
     "check_condition",
+    "check_count",
     "check_trials",
     "is_ragged",
     "pad_trials",
     "trial_lengths",
     "unpad_trials",
+    "valid_bins",
 ]
 
 
@@ -31,6 +34,38 @@ def trial_lengths(trials) -> np.ndarray:
     if isinstance(trials, np.ndarray):
         return np.full(trials.shape[0], trials.shape[1], dtype=np.int64)
     return np.array([trial.shape[0] for trial in trials], dtype=np.int64)
+
+
+def valid_bins(lengths: np.ndarray, n_bins: int) -> np.ndarray:
+    """Boolean ``(n_trials, n_bins)``: True on each trial's own bins, False on its padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> valid_bins(np.array([2, 3]), 3).astype(int)
+    array([[1, 1, 0],
+           [1, 1, 1]])
+    """
+    return np.arange(n_bins)[None, :] < np.asarray(lengths)[:, None]
+
+
+def check_count(value, name: str) -> int:
+    """A whole number >= 1 (``n_samples``, ``n_bins``, ...) as an int, or a clear error.
+
+    Examples
+    --------
+    >>> check_count(3, "n_samples")
+    3
+    >>> check_count(2.5, "n_bins")
+    Traceback (most recent call last):
+    ...
+    TypeError: n_bins must be an int, got float.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    return int(value)
 
 
 def _as_2d_trial(trial, index: int, name: str) -> np.ndarray:

@@ -8,16 +8,23 @@ from typing import ClassVar
 
 import numpy as np
 import quantities as pq
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._backend import autoencoder_net as net
-from ._backend.device import resolve_device, torch_seed
+from ._backend.autoencoder import AutoencoderModel, AutoencoderSpec
+from ._backend.device import torch_seed
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
 from ._neo import is_neo_trials
-from ._validation import check_trials, is_ragged, pad_trials, unpad_trials
+from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
+from ._validation import (
+    check_trials,
+    is_ragged,
+    pad_trials,
+    trial_lengths,
+    unpad_trials,
+    valid_bins,
+)
 from .observation import PoissonObservation, poisson_log_likelihood
 
 __all__ = ["S4Autoencoder"]
@@ -116,6 +123,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         The fitted observation model.
     binner_ : SpikeTrainBinner
         Present only when ``fit`` was given Neo spike trains.
+    model_ : object
+        The trained network behind the estimator (internal; what ``save_model`` stores).
 
     Examples
     --------
@@ -130,6 +139,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
     >>> ae.inverse_transform(Z, random_state=0).dtype
     dtype('int64')
     """
+
+    _model_class = AutoencoderModel
 
     _parameter_constraints: ClassVar[dict] = {
         "n_latents": [Interval(Integral, 1, None, closed="left")],
@@ -219,12 +230,21 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         return check_trials(Z, name="Z", n_channels=self.n_latents_)
 
-    def _device(self):
-        return resolve_device(self.device)
+    @staticmethod
+    def _padded(trials):
+        """Trials as one padded array and their lengths (None: no trial is padded)."""
+        padded, lengths = pad_trials(trials)
+        return padded, (lengths if is_ragged(trials) else None)
+
+    def _encode(self, padded, lengths):
+        return self.model_.encode(padded, lengths, batch_size=self.batch_size, device=self.device)
+
+    def _decode(self, padded, lengths):
+        return self.model_.decode(padded, lengths, batch_size=self.batch_size, device=self.device)
 
     # ----------------------------------------------------------------------- fitting
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Train the autoencoder on trials of spike counts.
 
@@ -241,38 +261,56 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         -------
         self : S4Autoencoder
         """
-        device = self._device()
+        self._fit(X)
+        return self
+
+    @fit_context(prefer_skip_nested_validation=False)
+    def fit_transform(self, X, y=None):
+        """Train on ``X`` and return its latents, encoding the training trials once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
+            As for :meth:`fit`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_trials, n_bins, n_latents), or list of 2-D arrays
+            The same as ``fit(X).transform(X)``.
+        """
+        return self._fit(X)
+
+    def _fit(self, X):
+        """Fit, and return the latents of the training trials (fit needs them anyway)."""
         counts = self._counts(X, fitting=True)
-        padded, lengths = pad_trials(counts)
-        ragged = bool(lengths.min() < padded.shape[1])
+        padded, lengths = self._padded(counts)
         self.n_neurons_ = padded.shape[2]
         self.n_latents_ = self.n_latents
-        self._network_config = {
-            "n_neurons": self.n_neurons_,
-            "n_latents": self.n_latents,
-            "hidden_channels": self.hidden_channels,
-            "n_blocks": self.n_blocks,
-            "n_decoder_blocks": self.n_decoder_blocks,
-            "bidirectional": self.bidirectional,
-            "state_size": self.state_size,
-        }
+        spec = AutoencoderSpec(
+            n_neurons=self.n_neurons_,
+            n_latents=self.n_latents,
+            hidden_channels=self.hidden_channels,
+            n_blocks=self.n_blocks,
+            n_decoder_blocks=self.n_decoder_blocks,
+            bidirectional=self.bidirectional,
+            state_size=self.state_size,
+        )
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
-        network = net.build_network(self._network_config, init_seed)
-        config = self._training_config()
-        result = net.fit_network(
-            network,
+        model = AutoencoderModel(spec, seed=init_seed)
+        result = model.fit(
             padded,
             lengths,
-            config,
-            device=device,
+            self._training_config(),
+            device=self.device,
             seed=train_seed,
-            ragged=ragged,
             mask_prob=self.mask_prob,
             l2_penalty=self.l2_penalty,
             smoothness_penalty=self.smoothness_penalty,
         )
-        self.network_ = network
+        self.model_ = model
         self.history_ = result.history
         self.n_iter_ = len(result.history)
         self.best_epoch_ = result.best_epoch
@@ -280,31 +318,13 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         observation = self.observation
         if observation is None or observation == "poisson":
             observation = PoissonObservation()
-        rates = self._decode_padded(self._encode_padded(padded, lengths, ragged), lengths, ragged)
-        self.observation_ = clone(observation).fit(
-            counts, unpad_trials(rates, lengths, is_ragged(counts))
-        )
-        return self
+        latents = self._encode(padded, lengths)
+        rates = self._decode(latents, lengths)
+        ragged = is_ragged(counts)
+        self.observation_ = clone(observation).fit(counts, unpad_trials(rates, lengths, ragged))
+        return unpad_trials(latents, lengths, ragged)
 
     # ------------------------------------------------------------------ transforms
-
-    def _encode_padded(self, padded, lengths, ragged):
-        return net.encode(
-            self.network_,
-            padded,
-            lengths if ragged else None,
-            batch_size=self.batch_size,
-            device=self._device(),
-        )
-
-    def _decode_padded(self, latents, lengths, ragged):
-        return net.decode(
-            self.network_,
-            latents,
-            lengths if ragged else None,
-            batch_size=self.batch_size,
-            device=self._device(),
-        )
 
     def transform(self, X):
         """Encode spike counts into latents (deterministic: no dropout).
@@ -321,9 +341,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        padded, lengths = pad_trials(counts)
-        latents = self._encode_padded(padded, lengths, is_ragged(counts))
-        return unpad_trials(latents, lengths, is_ragged(counts))
+        padded, lengths = self._padded(counts)
+        return unpad_trials(self._encode(padded, lengths), lengths, is_ragged(counts))
 
     def predict_rates(self, Z):
         """Decode latents into firing rates (expected spike counts per bin).
@@ -338,9 +357,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         rates : ndarray of shape (n_trials, n_bins, n_neurons), or list of 2-D arrays
         """
         latents = self._check_latents(Z)
-        padded, lengths = pad_trials(latents)
-        rates = self._decode_padded(padded, lengths, is_ragged(latents))
-        return unpad_trials(rates, lengths, is_ragged(latents))
+        padded, lengths = self._padded(latents)
+        return unpad_trials(self._decode(padded, lengths), lengths, is_ragged(latents))
 
     def inverse_transform(self, Z, random_state=None):
         """Draw spike counts for latents through the observation model.
@@ -402,26 +420,28 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        padded, lengths = pad_trials(counts)
-        ragged = is_ragged(counts)
-        valid = (np.arange(padded.shape[1])[None, :] < lengths[:, None])[..., None]
+        padded, lengths = self._padded(counts)
         if padded.sum() == 0:
             raise ValueError("X contains no spikes; bits per spike are undefined.")
-        mean_rate = padded.sum(axis=(0, 1)) / lengths.sum()
+        valid = valid_bins(trial_lengths(counts), padded.shape[1])[..., None]
+        mean_rate = padded.sum(axis=(0, 1)) / valid.sum()
         ll_baseline = poisson_log_likelihood(padded, mean_rate)
 
-        p = self.score_mask_prob
-        rng = np.random.default_rng(0)
-        gain, n_spikes = 0.0, 0.0
-        for _ in range(math.ceil(1 / p) if p > 0 else 1):
-            if p > 0:
-                hidden = rng.random(padded.shape) < p
-                scored, given = hidden & valid, np.where(hidden, 0.0, padded / (1.0 - p))
-            else:
-                scored, given = valid, padded
-            rates = self._decode_padded(
-                self._encode_padded(given, lengths, ragged), lengths, ragged
+        if self.score_mask_prob > 0:
+            masks = self.model_.held_out_rates(
+                padded,
+                lengths,
+                mask_prob=self.score_mask_prob,
+                batch_size=self.batch_size,
+                device=self.device,
             )
+        else:
+            # The plain reconstruction: the encoder sees every entry it is scored on.
+            rates = self._decode(self._encode(padded, lengths), lengths)
+            masks = [(np.ones(padded.shape, dtype=bool), rates)]
+        gain, n_spikes = 0.0, 0.0
+        for hidden, rates in masks:
+            scored = hidden & valid
             # A rate that underflowed to 0 where a spike happened would give -inf.
             rates = np.maximum(rates, np.finfo(np.float32).tiny)
             ll_model = poisson_log_likelihood(padded, rates)
@@ -436,17 +456,13 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------- pickling
 
-    def __getstate__(self):
-        # A copy: outside sklearn, BaseEstimator hands back the instance's own __dict__.
-        state = dict(super().__getstate__())
+    @classmethod
+    def _upgrade_state(cls, state):
+        # ldns_sklearn 0.1.0.dev0 (file format 1) kept the weights in ``network_`` and the
+        # network's arguments in ``_network_config``: the export of today's model, split.
         if "network_" in state:
-            # Plain arrays instead of a torch module: the fitted state can be pickled,
-            # or saved in a format that loads without running arbitrary code.
-            state["network_"] = net.network_state(state["network_"])
+            state["model_"] = {
+                "spec": state.pop("_network_config"),
+                "weights": state.pop("network_"),
+            }
         return state
-
-    def __setstate__(self, state):
-        if "network_" in state:
-            state = dict(state)
-            state["network_"] = net.load_network(state["_network_config"], state["network_"])
-        super().__setstate__(state)

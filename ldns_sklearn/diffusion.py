@@ -6,10 +6,9 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend.device import torch_seed
@@ -17,6 +16,7 @@ from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
 from ._backend.schedule import PREDICTIONS, SCHEDULES
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
+from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import check_condition, check_trials, pad_trials, trial_lengths
 
 __all__ = ["LatentDiffusion"]
@@ -177,6 +177,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     (2, 30, 2)
     """
 
+    _model_class = LatentDiffusionModel
+
     _parameter_constraints: ClassVar[dict] = {
         "hidden_channels": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 0, None, closed="left")],
@@ -292,7 +294,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------- fitting
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, Z, y=None):
         """Train the denoiser on latent trajectories.
 
@@ -508,20 +510,3 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             z, mask, trial, series, batch_size=self.batch_size, device=self.device
         )
         return -loss
-
-    # ------------------------------------------------------------------- pickling
-
-    def __getstate__(self):
-        # A copy: object.__getstate__ may hand back the instance's own __dict__.
-        state = dict(super().__getstate__())
-        if "model_" in state:
-            # Plain arrays instead of torch objects: the fitted state can be pickled, or
-            # saved in a format that loads without running arbitrary code.
-            state["model_"] = state["model_"].export()
-        return state
-
-    def __setstate__(self, state):
-        if "model_" in state:
-            state = dict(state)
-            state["model_"] = LatentDiffusionModel.from_export(state["model_"])
-        super().__setstate__(state)

@@ -38,10 +38,10 @@ from numbers import Integral, Real
 import numpy as np
 import quantities as pq
 from scipy.signal import convolve
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from threadpoolctl import threadpool_limits
 
 from ._neo import check_time_quantity, is_neo_trials
+from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._validation import check_trials, pad_trials
 
 __all__ = [

@@ -20,12 +20,12 @@ from typing import ClassVar
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln, xlogy
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import TrialInputMixin
+from ._sklearn_compat import Interval, fit_context
 from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, unpad_trials
 
 __all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
@@ -98,7 +98,7 @@ class PoissonObservation(TrialInputMixin, BaseEstimator):
     _requires_y = True  # the rates
     _parameter_constraints: ClassVar[dict] = {}
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, counts, rates):
         """Validate ``counts`` and ``rates`` and record the number of neurons.
 
@@ -254,7 +254,7 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         gain, bias = theta[:n_neurons], theta[n_neurons : 2 * n_neurons]
         return gain, bias, theta[2 * n_neurons :].reshape(n_neurons, self.history)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, counts, rates):
         """Fit the spike-history filter on observed counts and the rates that drive them.
 

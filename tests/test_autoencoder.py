@@ -13,6 +13,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from ldns_sklearn._backend.autoencoder import AutoencoderModel
 from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet, autoencoder_loss
 from ldns_sklearn._backend.device import make_generator, seeded
 from ldns_sklearn.autoencoder import S4Autoencoder
@@ -167,6 +168,30 @@ def test_fit_transform_shapes_and_history(fitted):
     assert isinstance(ae.observation_, PoissonObservation)
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_fit_transform_encodes_the_training_trials_once(ragged, monkeypatch):
+    X = _counts()
+    if ragged:
+        X = [trial[: 12 - i] for i, trial in enumerate(X)]
+    expected = S4Autoencoder(**TINY).fit(X).transform(X)
+    calls = []
+    original = AutoencoderModel.encode
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(AutoencoderModel, "encode", counting)
+    Z = S4Autoencoder(**TINY).fit_transform(X)
+    assert len(calls) == 1
+    if ragged:
+        assert [z.shape for z in Z] == [z.shape for z in expected]
+        for z, e in zip(Z, expected, strict=True):
+            np.testing.assert_array_equal(z, e)
+    else:
+        np.testing.assert_array_equal(Z, expected)
+
+
 def test_inverse_transform_draws_poisson_counts_around_the_rates(fitted):
     ae, X = fitted
     Z = np.repeat(ae.transform(X[:1]), 400, axis=0)
@@ -248,7 +273,7 @@ def test_clone_params_pickle_and_joblib_round_trips(fitted, tmp_path):
     Z = ae.transform(X)
     params = ae.get_params()
     cloned = clone(ae)
-    assert cloned.get_params() == params and not hasattr(cloned, "network_")
+    assert cloned.get_params() == params and not hasattr(cloned, "model_")
     cloned.set_params(hidden_channels=4, n_blocks=2)
     assert cloned.hidden_channels == 4 and ae.hidden_channels == 8
     np.testing.assert_array_equal(clone(ae).fit(X).transform(X), Z)
@@ -260,7 +285,7 @@ def test_clone_params_pickle_and_joblib_round_trips(fitted, tmp_path):
     np.testing.assert_array_equal(joblib.load(tmp_path / "ae.joblib").transform(X), Z)
     # The pickled state holds plain arrays, not a torch module.
     state = ae.__getstate__()
-    assert all(isinstance(v, np.ndarray) for v in state["network_"].values())
+    assert all(isinstance(v, np.ndarray) for v in state["model_"]["weights"].values())
 
 
 def test_early_stopping_keeps_the_best_epoch():

@@ -19,28 +19,18 @@ DPLR (Cauchy-kernel) S4, which gives the same kind of long convolution more chea
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .device import autocast, make_generator, seeded
 from .s4 import S4D
-from .training import TrainingConfig, TrainingResult, train
 
 __all__ = [
     "AutoencoderBlock",
     "S4AutoencoderNet",
     "autoencoder_loss",
-    "build_network",
-    "decode",
-    "encode",
-    "fit_network",
+    "coordinated_dropout",
     "length_mask",
-    "load_network",
-    "network_state",
 ]
 
 
@@ -201,6 +191,30 @@ def _poisson_nll(rates: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     return rates - counts * torch.log(rates + 1e-8)
 
 
+def coordinated_dropout(
+    counts: torch.Tensor, mask_prob: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hide each entry with probability ``mask_prob``: ``(encoder input, hidden 0/1 mask)``.
+
+    Hidden entries are set to 0 and the kept ones scaled by ``1 / (1 - mask_prob)``, so the
+    input keeps its expected value. The training loss and the held-out score both hide
+    entries this way, so the score measures what training optimises. ``generator`` lives on
+    the device of ``counts``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> counts = torch.ones(1, 4, 2)
+    >>> inputs, hidden = coordinated_dropout(counts, 0.5, torch.Generator().manual_seed(0))
+    >>> bool(torch.equal(inputs, 2.0 * (1 - hidden)))
+    True
+    """
+    hidden = (
+        torch.rand(counts.shape, generator=generator, device=counts.device) < mask_prob
+    ).to(counts.dtype)
+    return counts * ((1.0 - hidden) / (1.0 - mask_prob)), hidden
+
+
 def autoencoder_loss(
     model: S4AutoencoderNet,
     batch: tuple[torch.Tensor, ...],
@@ -254,11 +268,7 @@ def autoencoder_loss(
         # a GPU the mask is drawn there instead of being copied over every step.
         seed = int(torch.randint(2**62, (1,), generator=generator))
         device_generator = torch.Generator(device=counts.device).manual_seed(seed)
-        dropped = (
-            torch.rand(counts.shape, generator=device_generator, device=counts.device) < mask_prob
-        ).to(counts.dtype)
-        inputs = counts * ((1.0 - dropped) / (1.0 - mask_prob))
-        weight = dropped
+        inputs, weight = coordinated_dropout(counts, mask_prob, device_generator)
     else:
         inputs, weight = counts, None
 
@@ -283,76 +293,3 @@ def autoencoder_loss(
             smooth = smooth + diff.sum() / (1 + lag)
         loss = loss + smoothness_penalty * smooth / n_entries
     return loss
-
-
-# ----------------------------------------------------------------------------------------
-# NumPy-facing helpers: the estimator module calls these and never touches torch itself.
-# ----------------------------------------------------------------------------------------
-
-
-def build_network(config: dict, seed: int) -> S4AutoencoderNet:
-    """A freshly initialised network; ``seed`` makes the initial weights reproducible."""
-    with seeded(seed):
-        return S4AutoencoderNet(**config)
-
-
-def fit_network(
-    network: S4AutoencoderNet,
-    counts: np.ndarray,
-    lengths: np.ndarray,
-    config: TrainingConfig,
-    *,
-    device: torch.device,
-    seed: int,
-    ragged: bool,
-    **objective,
-) -> TrainingResult:
-    """Train ``network`` in place on padded ``counts`` with the shared training loop.
-
-    ``objective`` holds the keyword arguments of :func:`autoencoder_loss`.
-    """
-    tensors = (
-        torch.as_tensor(counts, dtype=torch.float32),
-        torch.as_tensor(lengths, dtype=torch.int64),
-    )
-    loss_fn = functools.partial(autoencoder_loss, ragged=ragged, **objective)
-    return train(network, loss_fn, tensors, config, device=device, generator=make_generator(seed))
-
-
-def _batched(function, array, lengths, batch_size, device) -> np.ndarray:
-    """Apply ``function(x, lengths)`` batch by batch without gradients; NumPy float64 out."""
-    network_outputs = []
-    with torch.no_grad(), autocast(device):
-        for start in range(0, len(array), batch_size):
-            x = torch.as_tensor(array[start : start + batch_size], dtype=torch.float32)
-            batch_lengths = None
-            if lengths is not None:
-                batch_lengths = torch.as_tensor(lengths[start : start + batch_size]).to(device)
-            out = function(x.to(device), batch_lengths)
-            network_outputs.append(out.float().cpu().numpy())
-    return np.concatenate(network_outputs).astype(np.float64)
-
-
-def encode(network, counts, lengths, *, batch_size, device) -> np.ndarray:
-    """Latents ``(n_trials, bins, n_latents)`` of padded counts (``lengths=None``: no padding)."""
-    network.to(device).eval()
-    return _batched(network.encode, counts, lengths, batch_size, device)
-
-
-def decode(network, latents, lengths, *, batch_size, device) -> np.ndarray:
-    """Rates ``(n_trials, bins, n_neurons)`` of padded latents."""
-    network.to(device).eval()
-    return _batched(network.decode, latents, lengths, batch_size, device)
-
-
-def network_state(network: nn.Module) -> dict[str, np.ndarray]:
-    """The weights as plain NumPy arrays (safe to pickle, or to save with ``np.savez``)."""
-    return {name: value.detach().cpu().numpy() for name, value in network.state_dict().items()}
-
-
-def load_network(config: dict, state: dict[str, np.ndarray]) -> S4AutoencoderNet:
-    """Rebuild a network from :func:`network_state` output (on the CPU)."""
-    # Initialisation draws random numbers; keep them away from the caller's global RNG.
-    network = build_network(config, seed=0)
-    network.load_state_dict({name: torch.from_numpy(np.array(v)) for name, v in state.items()})
-    return network.eval()

@@ -58,7 +58,3 @@ def seeded(seed: int):
         torch.manual_seed(seed)
         yield
 
-
-def to_tensor(array, device: torch.device, dtype=torch.float32) -> torch.Tensor:
-    """NumPy → torch on ``device``."""
-    return torch.as_tensor(np.asarray(array), dtype=dtype).to(device)

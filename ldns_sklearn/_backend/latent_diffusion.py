@@ -23,6 +23,7 @@ from .device import autocast, make_generator, resolve_device, seeded
 from .samplers import sample
 from .schedule import NoiseSchedule, denoising_loss
 from .training import TrainingConfig, TrainingResult, evaluate, train
+from .weights import export_weights, load_weights
 
 # Time steps at which ``score`` evaluates the denoising loss: evenly spread over the
 # schedule (centres of SCORE_TIMESTEPS equal bins), so the score weighs all noise levels
@@ -234,16 +235,12 @@ class LatentDiffusionModel:
     # --- persistence ------------------------------------------------------------------
     def export(self) -> dict:
         """Plain numbers and NumPy arrays only: safe to store and to load without pickle."""
-        weights = {
-            name: value.detach().cpu().numpy().copy()
-            for name, value in self.network.state_dict().items()
-        }
-        return {"spec": asdict(self.spec), "weights": weights}
+        return {"spec": asdict(self.spec), "weights": export_weights(self.network)}
 
     @classmethod
     def from_export(cls, exported: dict) -> LatentDiffusionModel:
         """Rebuild a model from :meth:`export` (on the CPU)."""
         model = cls(DenoiserSpec(**exported["spec"]))
-        state = {name: torch.from_numpy(np.asarray(w)) for name, w in exported["weights"].items()}
-        model.network.load_state_dict(state)
+        load_weights(model.network, exported["weights"])
+        model.network.eval()
         return model

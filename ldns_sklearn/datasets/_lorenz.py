@@ -8,9 +8,9 @@ import numpy as np
 import quantities as pq
 from scipy.integrate import solve_ivp
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
 from .._neo import check_time_quantity
+from .._sklearn_compat import Interval, validate_params
 
 __all__ = ["make_lorenz_spikes"]
 

@@ -1,0 +1,148 @@
+"""The torch side of ``S4Autoencoder``: NumPy in, NumPy out.
+
+Builds the :class:`~ldns_sklearn._backend.autoencoder_net.S4AutoencoderNet`, trains it with
+the shared loop (:func:`~ldns_sklearn._backend.training.train`) on the coordinated-dropout
+objective, encodes and decodes in batches of bounded size, and exports its weights as NumPy
+arrays (nothing but arrays and plain numbers is stored, so a saved model never needs to
+unpickle code). The same shape as :class:`~ldns_sklearn._backend.latent_diffusion.
+LatentDiffusionModel`: a frozen spec, and a model with fit / operations / export.
+
+Array layout at this boundary: trials padded to ``(n_trials, n_bins, n_channels)`` and
+their ``lengths`` (``None`` when no trial is padded).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout
+from .device import autocast, make_generator, resolve_device, seeded
+from .training import TrainingConfig, TrainingResult, train
+from .weights import export_weights, load_weights
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    """Everything needed to rebuild the network (the arguments of ``S4AutoencoderNet``)."""
+
+    n_neurons: int
+    n_latents: int
+    hidden_channels: int
+    n_blocks: int
+    n_decoder_blocks: int
+    bidirectional: bool
+    state_size: int
+
+
+class AutoencoderModel:
+    """An S4 autoencoder network and the operations the estimator needs."""
+
+    def __init__(self, spec: AutoencoderSpec, seed: int = 0):
+        self.spec = spec
+        # Initialisation draws random numbers; keep them away from the caller's global RNG.
+        with seeded(seed):
+            self.network = S4AutoencoderNet(**asdict(spec))
+        self.network.eval()
+
+    # --- operations -------------------------------------------------------------------
+    def fit(
+        self,
+        counts: np.ndarray,
+        lengths: np.ndarray | None,
+        config: TrainingConfig,
+        *,
+        device: str,
+        seed: int,
+        mask_prob: float,
+        l2_penalty: float,
+        smoothness_penalty: float,
+    ) -> TrainingResult:
+        """Train on padded ``counts`` (``lengths=None``: no trial is padded)."""
+        n_bins = counts.shape[1]
+        all_lengths = np.full(len(counts), n_bins) if lengths is None else lengths
+        tensors = (
+            torch.as_tensor(counts, dtype=torch.float32),
+            torch.as_tensor(all_lengths, dtype=torch.int64),
+        )
+        loss_fn = functools.partial(
+            autoencoder_loss,
+            ragged=lengths is not None,
+            mask_prob=mask_prob,
+            l2_penalty=l2_penalty,
+            smoothness_penalty=smoothness_penalty,
+        )
+        result = train(
+            self.network,
+            loss_fn,
+            tensors,
+            config,
+            device=resolve_device(device),
+            generator=make_generator(seed),
+        )
+        self.network.eval()
+        return result
+
+    def encode(self, counts, lengths, *, batch_size: int, device: str) -> np.ndarray:
+        """Latents ``(n_trials, n_bins, n_latents)``; zero past each length."""
+        return self._batched(self.network.encode, counts, lengths, batch_size, device)
+
+    def decode(self, latents, lengths, *, batch_size: int, device: str) -> np.ndarray:
+        """Rates ``(n_trials, n_bins, n_neurons)`` of padded latents."""
+        return self._batched(self.network.decode, latents, lengths, batch_size, device)
+
+    def held_out_rates(
+        self, counts, lengths, *, mask_prob: float, batch_size: int, device: str
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(hidden, rates)`` for ``ceil(1 / mask_prob)`` seeded coordinated-dropout masks.
+
+        Each mask hides entries of ``counts`` as training does
+        (:func:`~ldns_sklearn._backend.autoencoder_net.coordinated_dropout`); ``rates`` are
+        decoded from what remains, so they predict the hidden entries without seeing them.
+        The masks are drawn on the CPU from a fixed seed: the same counts always get the
+        same masks, whatever the device or batch size.
+        """
+        generator = make_generator(0)
+        counts_tensor = torch.as_tensor(counts, dtype=torch.float32)
+        for _ in range(math.ceil(1 / mask_prob)):
+            inputs, hidden = coordinated_dropout(counts_tensor, mask_prob, generator)
+            rates = self.decode(
+                self.encode(inputs.numpy(), lengths, batch_size=batch_size, device=device),
+                lengths,
+                batch_size=batch_size,
+                device=device,
+            )
+            yield hidden.numpy().astype(bool), rates
+
+    def _batched(self, function, array, lengths, batch_size, device) -> np.ndarray:
+        """Apply ``function(x, lengths)`` batch by batch without gradients; float64 out."""
+        resolved = resolve_device(device)
+        self.network.to(resolved).eval()
+        outputs = []
+        with torch.no_grad(), autocast(resolved):
+            for start in range(0, len(array), batch_size):
+                x = torch.as_tensor(array[start : start + batch_size], dtype=torch.float32)
+                batch_lengths = None
+                if lengths is not None:
+                    batch_lengths = torch.as_tensor(lengths[start : start + batch_size])
+                    batch_lengths = batch_lengths.to(resolved)
+                outputs.append(function(x.to(resolved), batch_lengths).float().cpu().numpy())
+        return np.concatenate(outputs).astype(np.float64)
+
+    # --- persistence ------------------------------------------------------------------
+    def export(self) -> dict:
+        """Plain numbers and NumPy arrays only: safe to store and to load without pickle."""
+        return {"spec": asdict(self.spec), "weights": export_weights(self.network)}
+
+    @classmethod
+    def from_export(cls, exported: dict) -> AutoencoderModel:
+        """Rebuild a model from :meth:`export` (on the CPU)."""
+        model = cls(AutoencoderSpec(**exported["spec"]))
+        load_weights(model.network, exported["weights"])
+        model.network.eval()
+        return model
