@@ -6,19 +6,24 @@ array of the estimator's state (network weights, fitted statistics) is a plain `
 member, and one JSON document describes everything else — parameters, the nesting of
 estimators (recorded by class name), and which member holds which array. :func:`load_model`
 reads the archive with ``np.load(..., allow_pickle=False)`` and :mod:`json`, and rebuilds
-only estimator classes defined in ``ldns_sklearn`` (plus the few scikit-learn classes they
-use internally), so loading a file can at worst fail, never run code from it.
+only the classes of a fixed registry (the public estimators, plus the scikit-learn scaler
+they keep), so loading a file can at worst fail, never run code from it.
 
-What a state may hold: None, bool, int, float, str, lists, tuples, dicts with str keys,
-NumPy arrays and scalars of numbers, bools or strings, ``quantities.Quantity`` and nested
-estimators. Anything else is refused *when saving*, with the path of the offending
+What is saved of an estimator is explicit: its parameters and the fitted attributes the
+registry lists for its class. An estimator carrying anything else is refused when saving
+(nothing would silently go missing), and a file holding anything else is refused when
+loading. The values may be None, bool, int, float, str, lists, tuples, dicts with str
+keys, NumPy arrays and scalars of numbers, bools or strings, ``quantities.Quantity`` and
+nested estimators; anything else is refused *when saving*, with the path of the offending
 attribute, so a file that was written can always be read back.
+
+``tests/data/`` keeps model files of earlier releases that the test suite loads.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib
+import inspect
 import json
 import os
 import warnings
@@ -31,6 +36,13 @@ from quantities.dimensionality import Dimensionality
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 
+from ._version import __version__
+from .autoencoder import S4Autoencoder
+from .diffusion import LatentDiffusion
+from .observation import AutoregressiveObservation, PoissonObservation
+from .pipeline import LDNSPipeline
+from .preprocessing import SpikeTrainBinner
+
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 
 #: Version of the file layout written by :func:`save_model`; :func:`load_model` refuses
@@ -42,10 +54,60 @@ _FORMAT_NAME = "ldns_sklearn.model"
 _HEADER_KEY = "ldns_sklearn_model"
 # dtype kinds that np.load reads without pickle: bool, ints, floats, complex, unicode.
 _ARRAY_KINDS = "biufcU"
-# scikit-learn classes that ldns_sklearn estimators keep in their fitted state (by public
-# name, so that files survive scikit-learn moving them between private modules).
-_SKLEARN_CLASSES = {"sklearn.preprocessing.StandardScaler": StandardScaler}
-_SKLEARN_NAMES = {cls: name for name, cls in _SKLEARN_CLASSES.items()}
+
+
+class _Saved:
+    """What a file may hold for one class: its parameters and these fitted attributes."""
+
+    def __init__(self, cls, fitted, legacy=()):
+        self.cls = cls
+        self.fitted = frozenset(fitted)
+        # Attributes that earlier releases saved and the class renames when loading them.
+        self.legacy = frozenset(legacy)
+
+    @property
+    def parameters(self) -> frozenset:
+        signature = inspect.signature(self.cls.__init__)
+        return frozenset(
+            name
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+
+
+_TRAINING_RECORD = ("history_", "n_iter_", "best_epoch_")
+# The only classes a model file may name, under the names files record (for scikit-learn's
+# scaler its public path, so files survive scikit-learn moving it between private modules).
+_REGISTRY = {
+    "ldns_sklearn.preprocessing.SpikeTrainBinner": _Saved(
+        SpikeTrainBinner,
+        ("bin_size_", "input_type_", "n_bins_", "n_features_in_", "n_neurons_", "t_start_",
+         "units_"),
+    ),
+    "ldns_sklearn.autoencoder.S4Autoencoder": _Saved(
+        S4Autoencoder,
+        ("n_neurons_", "n_latents_", "model_", "observation_", "binner_", *_TRAINING_RECORD),
+        legacy=("network_", "_network_config"),
+    ),
+    "ldns_sklearn.diffusion.LatentDiffusion": _Saved(
+        LatentDiffusion,
+        ("n_latents_", "latent_mean_", "latent_scale_", "latent_range_", "clipped_fraction_",
+         "train_lengths_", "condition_kind_", "n_condition_features_", "condition_scaler_",
+         "model_", *_TRAINING_RECORD),
+    ),
+    "ldns_sklearn.observation.PoissonObservation": _Saved(PoissonObservation, ("n_neurons_",)),
+    "ldns_sklearn.observation.AutoregressiveObservation": _Saved(
+        AutoregressiveObservation,
+        ("n_neurons_", "rate_gain_", "bias_", "history_weights_", "max_count_", "n_iter_"),
+    ),
+    "ldns_sklearn.pipeline.LDNSPipeline": _Saved(LDNSPipeline, ()),
+    "sklearn.preprocessing.StandardScaler": _Saved(
+        StandardScaler,
+        ("mean_", "var_", "scale_", "n_features_in_", "n_samples_seen_", "feature_names_in_",
+         "_sklearn_version"),
+    ),
+}
+_NAMES = {saved.cls: name for name, saved in _REGISTRY.items()}
 # Exponents allowed in unit strings: quantities evaluates them, and 10**10**10 would hang.
 _MAX_UNIT_POWER = 100
 
@@ -53,44 +115,19 @@ _MAX_UNIT_POWER = 100
 # ---------------------------------------------------------------------------- classes
 
 
-def _class_name(cls) -> str:
-    return _SKLEARN_NAMES.get(cls, f"{cls.__module__}.{cls.__qualname__}")
+def _registered(name) -> _Saved:
+    """The registry entry of the class called ``name``, or ValueError.
 
-
-def _resolve_class(name):
-    """The allowlisted estimator class called ``name``, or ValueError.
-
-    Nothing outside ``ldns_sklearn`` is ever imported: scikit-learn classes come from a
-    fixed table, and other names are refused before any import.
+    Nothing is ever imported by name: a class is loadable only if the registry holds it.
     """
     if not isinstance(name, str):
         raise ValueError(f"refusing to load a class named by {type(name).__name__}, not a str.")
-    if name in _SKLEARN_CLASSES:
-        return _SKLEARN_CLASSES[name]
-    module_name, _, qualname = name.rpartition(".")
-    if not module_name.startswith("ldns_sklearn.") or not qualname.isidentifier():
+    if name not in _REGISTRY:
         raise ValueError(
-            f"refusing to load class {name!r}: only estimators defined in ldns_sklearn "
-            f"(and {sorted(_SKLEARN_CLASSES)}) can be loaded."
+            f"refusing to load class {name!r}: a model file may only name the classes "
+            f"{sorted(_REGISTRY)}."
         )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ValueError(f"refusing to load class {name!r}: no module {module_name!r}.") from error
-    cls = getattr(module, qualname, None)
-    # The name must be where the class is defined, not a name it was imported under
-    # (``ldns_sklearn.autoencoder.BaseEstimator`` is scikit-learn's class).
-    if (
-        not isinstance(cls, type)
-        or cls.__module__ != module_name
-        or cls.__qualname__ != qualname
-        or not issubclass(cls, BaseEstimator)
-    ):
-        raise ValueError(
-            f"refusing to load class {name!r}: it is not a scikit-learn estimator defined "
-            "in ldns_sklearn."
-        )
-    return cls
+    return _REGISTRY[name]
 
 
 # ------------------------------------------------------------------------------ units
@@ -253,25 +290,26 @@ class _Encoder:
         return items
 
     def encode_estimator(self, estimator, path):
-        cls = type(estimator)
-        name = _class_name(cls)
-        try:
-            # The same check as on loading: never write a file that cannot be read back.
-            loadable = _resolve_class(name) is cls
-        except ValueError:
-            loadable = False
-        if not loadable:
+        name = _NAMES.get(type(estimator))
+        if name is None:
             raise TypeError(
-                f"{_where(path)}: {name} instance cannot be saved safely; only estimators "
-                f"defined in ldns_sklearn (and {sorted(_SKLEARN_CLASSES)}) can be saved."
+                f"{_where(path)}: {type(estimator).__module__}.{type(estimator).__qualname__} "
+                f"instance cannot be saved safely; only {sorted(_REGISTRY)} can be saved."
             )
-        state = estimator.__getstate__() if hasattr(estimator, "__getstate__") else None
-        if state is None:
-            state = vars(estimator)
+        saved = _REGISTRY[name]
+        state = estimator.__getstate__()
         if not isinstance(state, dict):
             raise TypeError(
                 f"{_where(path)}: the state of {name} is a {type(state).__name__}, not a "
                 "dict, and cannot be saved."
+            )
+        unknown = sorted(set(state) - saved.parameters - saved.fitted)
+        if unknown:
+            where = f"{path}: " if path else ""
+            raise TypeError(
+                f"{where}{name} has attribute(s) {unknown} that are neither its parameters "
+                f"nor its fitted attributes {sorted(saved.fitted)}, so they would be lost "
+                "on saving; delete them first."
             )
         # Attributes of an estimator read as ``steps[1][1].random_state``.
         pattern = "{}.{}" if path else "{}{}"
@@ -331,12 +369,29 @@ class _Decoder:
         if kind == "dict":
             return {key: self.decode(value) for key, value in _field(node, "items", dict).items()}
         if kind == "estimator":
-            # Resolve the class first: a refused class is never instantiated.
-            cls = _resolve_class(node.get("class"))
-            state = self.decode(_field(node, "state", dict))
-            if not isinstance(state, dict):
-                raise ValueError("malformed model file: an estimator state is not a dict.")
-            estimator = cls.__new__(cls)
+            # Check the class and the attribute names first: a refused class is never
+            # instantiated, and nothing else than its parameters and fitted attributes is set.
+            name = node.get("class")
+            saved = _registered(name)
+            state_node = _field(node, "state", dict)
+            names = set(_field(state_node, "items", dict))
+            unknown = sorted(names - saved.parameters - saved.fitted - saved.legacy)
+            if unknown:
+                raise ValueError(
+                    f"malformed model file: {name} has no parameter or fitted attribute "
+                    f"{unknown}."
+                )
+            state = self.decode(state_node)
+            # Parameters added after the file was written take their defaults.
+            signature = inspect.signature(saved.cls.__init__)
+            for parameter in sorted(saved.parameters - names):
+                default = signature.parameters[parameter].default
+                if default is inspect.Parameter.empty:
+                    raise ValueError(
+                        f"malformed model file: {name} lacks its parameter {parameter!r}."
+                    )
+                state[parameter] = default
+            estimator = saved.cls.__new__(saved.cls)
             estimator.__setstate__(state)
             return estimator
         raise ValueError(f"malformed model file: unknown node type {kind!r}.")
@@ -347,13 +402,6 @@ def _field(node, name, kind):
     if not isinstance(value, kind):
         raise ValueError(f"malformed model file: {name!r} of a {node.get('__type__')} node.")
     return value
-
-
-def _library_version() -> str:
-    # Imported at call time: the package finishes importing before anyone saves a model.
-    from . import __version__
-
-    return __version__
 
 
 # --------------------------------------------------------------------------- public API
@@ -380,7 +428,8 @@ def save_model(estimator, path) -> None:
     Raises
     ------
     TypeError
-        If the estimator, or anything in its state, cannot be saved safely; the message
+        If the estimator, or anything in its state, cannot be saved safely, or it carries
+        attributes that are neither parameters nor fitted attributes of its class; the message
         names the attribute, e.g. ``steps[1][1].random_state: RandomState instance cannot
         be saved safely; use an int``. Nothing is written then.
 
@@ -413,7 +462,7 @@ def save_model(estimator, path) -> None:
     document = {
         "format": _FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "ldns_sklearn_version": _library_version(),
+        "ldns_sklearn_version": __version__,
         "sklearn_version": sklearn.__version__,
         "estimator": root,
     }
@@ -431,9 +480,10 @@ def load_model(path):
     """Load an estimator saved by :func:`save_model`, without unpickling anything.
 
     The archive is read with ``np.load(path, allow_pickle=False)`` and its JSON document
-    with :mod:`json`. Only estimator classes defined in ``ldns_sklearn`` (and the
-    scikit-learn classes they keep in their state, such as ``StandardScaler``) are
-    rebuilt; a file naming any other class is refused before that class is imported.
+    with :mod:`json`. Only the public ldns_sklearn estimators (and the scikit-learn
+    ``StandardScaler`` they keep in their state) are rebuilt, with nothing but their
+    parameters and fitted attributes; a file naming any other class or attribute is
+    refused. Parameters added to a class after the file was written take their defaults.
     Networks are rebuilt on the CPU; the estimator's ``device`` applies when it is used.
 
     Parameters
@@ -490,10 +540,10 @@ def load_model(path):
     with archive:
         document = _read_document(archive, path)
         version = document.get("ldns_sklearn_version")
-        if version != _library_version():
+        if version != __version__:
             warnings.warn(
                 f"{path!r} was saved with ldns_sklearn {version}; this is "
-                f"{_library_version()}. Check the loaded model before relying on it.",
+                f"{__version__}. Check the loaded model before relying on it.",
                 UserWarning,
                 stacklevel=2,
             )

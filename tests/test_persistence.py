@@ -11,6 +11,7 @@ import neo
 import numpy as np
 import pytest
 import quantities as pq
+from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
@@ -230,8 +231,9 @@ def test_unfitted_estimators_keep_their_params(estimator, tmp_path):
 
 
 def test_plain_values_keep_their_types(tmp_path):
-    binner = SpikeTrainBinner()
-    binner.extra_ = {
+    # history_ is a saved attribute; any value of the allowed types round-trips in it.
+    ae = S4Autoencoder()
+    ae.history_ = {
         "tuple": (1, [2.5, None], ("a",)),
         "empty": {},
         "float32": np.float32(1.5),
@@ -245,8 +247,8 @@ def test_plain_values_keep_their_types(tmp_path):
         "inf": -math.inf,
         "flags": [True, False, 0, 1],
     }
-    loaded = round_trip(binner, tmp_path)
-    assert_same(binner.extra_, loaded.extra_)
+    loaded = round_trip(ae, tmp_path)
+    assert_same(ae.history_, loaded.history_)
 
 
 # ----------------------------------------------------------------- no pickle, anywhere
@@ -339,6 +341,31 @@ def test_refused_module_is_never_imported(tmp_path, monkeypatch):
         load_model(path)
     assert "ldns_evil_payload" not in sys.modules
     assert not marker.exists()
+
+
+def test_attributes_outside_the_saved_list_are_refused_on_loading(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(), path)
+
+    def add_attribute(document):
+        document["estimator"]["state"]["items"]["__class__"] = "os.system"
+
+    rewrite(path, add_attribute)
+    with pytest.raises(ValueError, match=r"has no parameter or fitted attribute \['__class__'\]"):
+        load_model(path)
+
+
+def test_parameters_missing_from_an_older_file_take_their_defaults(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(S4Autoencoder(n_latents=3), path)
+
+    def drop_parameter(document):
+        del document["estimator"]["state"]["items"]["score_mask_prob"]
+
+    rewrite(path, drop_parameter)
+    loaded = load_model(path)
+    assert loaded.n_latents == 3
+    assert loaded.score_mask_prob == S4Autoencoder().score_mask_prob
 
 
 CANARY_CALLS = []
@@ -434,29 +461,40 @@ def test_random_state_instance_names_its_path(tmp_path):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (np.array([1, "a"], dtype=object), "extra_: array of dtype object"),
-        ({1: "one"}, r"extra_: dict key 1 \(int\)"),
-        ([print], r"extra_\[0\]: builtins.builtin_function_or_method"),
-        (np.ma.masked_array([1, 2]), "extra_: MaskedArray"),
-        (neo.SpikeTrain([1] * pq.ms, t_stop=2 * pq.ms), "extra_: SpikeTrain"),
-        (PCA(), "extra_: sklearn.decomposition._pca.PCA instance"),
-        (np.random.default_rng(0), "extra_: Generator instance .*use an int"),
+        (np.array([1, "a"], dtype=object), "history_: array of dtype object"),
+        ({1: "one"}, r"history_: dict key 1 \(int\)"),
+        ([print], r"history_\[0\]: builtins.builtin_function_or_method"),
+        (np.ma.masked_array([1, 2]), "history_: MaskedArray"),
+        (neo.SpikeTrain([1] * pq.ms, t_stop=2 * pq.ms), "history_: SpikeTrain"),
+        (PCA(), "history_: sklearn.decomposition._pca.PCA instance"),
+        (np.random.default_rng(0), "history_: Generator instance .*use an int"),
     ],
     ids=["object-array", "int-key", "function", "masked", "spiketrain", "pca", "generator"],
 )
 def test_unsafe_values_are_refused_with_their_path(value, message, tmp_path):
-    binner = SpikeTrainBinner()
-    binner.extra_ = value
+    ae = S4Autoencoder()
+    ae.history_ = value
     with pytest.raises(TypeError, match=message):
-        save_model(binner, tmp_path / "model.npz")
+        save_model(ae, tmp_path / "model.npz")
 
 
 def test_circular_reference_is_refused(tmp_path):
-    binner = SpikeTrainBinner()
-    binner.extra_ = []
-    binner.extra_.append(binner.extra_)
+    ae = S4Autoencoder()
+    ae.history_ = []
+    ae.history_.append(ae.history_)
     with pytest.raises(TypeError, match="circular reference"):
-        save_model(binner, tmp_path / "model.npz")
+        save_model(ae, tmp_path / "model.npz")
+
+
+def test_attributes_that_would_not_be_saved_are_refused(pipeline, tmp_path):
+    pipe = clone(pipeline)
+    pipe.set_params(ae__n_latents=3)
+    pipe[1].notes_ = "my annotation"
+    path = tmp_path / "model.npz"
+    message = r"steps\[1\]\[1\]: ldns_sklearn.autoencoder.S4Autoencoder has attribute\(s\) \['notes_'\]"
+    with pytest.raises(TypeError, match=message):
+        save_model(pipe, path)
+    assert not path.exists()
 
 
 def test_only_estimators_are_saved(tmp_path):
