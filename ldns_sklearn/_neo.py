@@ -21,6 +21,7 @@ __all__ = [
     "SpikeTrainTable",
     "check_time_quantity",
     "is_neo_trials",
+    "n_trials",
     "neo_trials",
     "read_spiketrains",
 ]
@@ -65,6 +66,22 @@ def is_neo_trials(X) -> bool:
     if isinstance(first, neo.Segment):
         return True
     return _is_trial_container(first) and len(first) > 0 and isinstance(first[0], neo.SpikeTrain)
+
+
+def n_trials(X) -> int:
+    """Number of trials of any trial input: a Neo Block (its segments) or a sequence.
+
+    Examples
+    --------
+    >>> import neo
+    >>> block = neo.Block()
+    >>> block.segments.extend([neo.Segment(), neo.Segment()])
+    >>> n_trials(block), n_trials([[], [], []])
+    (2, 3)
+    """
+    if isinstance(X, _neo().Block):
+        return len(X.segments)
+    return len(X)
 
 
 def neo_trials(X, *, name: str = "X") -> tuple[str, list[list]]:

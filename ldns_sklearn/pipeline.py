@@ -11,7 +11,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._neo import n_trials
+from .autoencoder import S4Autoencoder
+from .diffusion import LatentDiffusion
 from .metrics import generation_score
+from .preprocessing import SpikeTrainBinner
 
 __all__ = ["LDNSPipeline", "make_ldns_pipeline"]
 
@@ -33,12 +37,6 @@ def _accepts(method, keyword: str) -> bool:
     )
 
 
-def _n_trials(X) -> int:
-    if hasattr(X, "segments"):  # a neo.Block
-        return len(X.segments)
-    return len(X)
-
-
 class LDNSPipeline(Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` of LDNS steps that can generate new data.
 
@@ -52,8 +50,9 @@ class LDNSPipeline(Pipeline):
       of the input: Neo trials in → Neo trials out, counts in → counts out.
     * :meth:`score` measures *generation quality*: it samples as many trials as ``X``
       holds and compares their spike statistics with ``X`` through
-      :func:`ldns_sklearn.metrics.generation_score` (higher is better), so
-      ``GridSearchCV`` selects models on how realistic their samples are.
+      :func:`ldns_sklearn.metrics.generation_score` (higher is better, about -1 as close
+      as real data), so ``GridSearchCV`` selects models on how realistic their samples
+      are; ``scoring=make_generation_scorer("all")`` adds each statistic to its results.
 
     Parameters
     ----------
@@ -158,13 +157,68 @@ class LDNSPipeline(Pipeline):
             )
         return transformers[:-1], transformers[-1]
 
+    def real_and_generated_counts(self, X, y=None, *, n_samples=None, random_state=None):
+        """Spike counts of ``X`` and of as many newly generated trials: what scores compare.
+
+        ``X`` goes through every step before the encoder (e.g. the binner) to spike counts;
+        the sampler draws one trial per trial of ``X`` (or per condition of ``y``, or
+        ``n_samples``), as long as the trials of ``X`` when they share one length, and the
+        encoder's ``inverse_transform`` turns them into counts. :meth:`score` and the
+        scorers of :func:`ldns_sklearn.metrics.make_generation_scorer` both call this, so
+        they agree.
+
+        Parameters
+        ----------
+        X : trials
+            Held-out data in the form the pipeline accepts.
+        y : array-like, optional
+            Conditions of the trials of ``X`` for a conditional model.
+        n_samples : int, optional
+            Number of trials to generate (default: one per trial of ``X`` or row of ``y``).
+        random_state : int, RandomState instance or None, default=None
+            Seed of the sampling; None uses the pipeline's ``random_state``.
+
+        Returns
+        -------
+        real : ndarray of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+        generated : ndarray of shape (n_samples, n_bins, n_neurons) or list of 2-D arrays
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ldns_sklearn import make_ldns_pipeline
+        >>> X = np.random.default_rng(0).poisson(0.5, size=(8, 12, 4))
+        >>> pipe = make_ldns_pipeline(bin_size=None, n_latents=2, random_state=0,
+        ...     autoencoder_params=dict(hidden_channels=8, n_blocks=1, max_epochs=1),
+        ...     diffusion_params=dict(hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                           n_sampling_steps=3)).fit(X)
+        >>> real, generated = pipe.real_and_generated_counts(X)
+        >>> real.shape, generated.shape
+        ((8, 12, 4), (8, 12, 4))
+        """
+        check_is_fitted(self)
+        to_counts, encoder = self._comparison_split()
+        real = X
+        for _, _, step in to_counts:
+            real = step.transform(real)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        lengths = {np.shape(trial)[0] for trial in real}
+        n_bins = lengths.pop() if len(lengths) == 1 else None
+        if n_samples is None and y is None:
+            n_samples = n_trials(X)
+        Z = self._sample_latents(n_samples, y, n_bins, rng)
+        return real, self._inverse(Z, [encoder], rng)
+
     def score(self, X, y=None, sample_weight=None, **params):
-        """Generation quality: higher is better.
+        """Generation quality: about -1 is as close as real data, higher is better.
 
         Draws as many trials as ``X`` holds (with the conditions ``y``, if given), maps both
-        the samples and ``X`` to spike counts (the input space of the step before the
-        sampler) and returns :func:`ldns_sklearn.metrics.generation_score` of the two.
-        Sampling is seeded by the pipeline's ``random_state``.
+        the samples and ``X`` to spike counts (:meth:`real_and_generated_counts`) and
+        returns :func:`ldns_sklearn.metrics.generation_score` of the two: minus the mean,
+        over five spike statistics, of how far the samples are from ``X`` in units of how
+        far a second real data set of that size would be. Well-trained models score
+        about -1 to -3, untrained ones -5 to -50. Sampling is seeded by the pipeline's
+        ``random_state``; ``make_generation_scorer()(pipe, X)`` gives the same number.
 
         Parameters
         ----------
@@ -185,16 +239,7 @@ class LDNSPipeline(Pipeline):
         if sample_weight is not None or params:
             unsupported = ["sample_weight"] * (sample_weight is not None) + sorted(params)
             raise ValueError(f"LDNSPipeline.score does not support {', '.join(unsupported)}.")
-        to_counts, encoder = self._comparison_split()
-        real = X
-        for _, _, step in to_counts:
-            real = step.transform(real)
-        rng = check_random_state(self.random_state)
-        lengths = {np.shape(trial)[0] for trial in real}
-        n_bins = lengths.pop() if len(lengths) == 1 else None
-        Z = self._sample_latents(None if y is not None else _n_trials(X), y, n_bins, rng)
-        generated = self._inverse(Z, [encoder], rng)
-        return generation_score(real, generated)
+        return generation_score(*self.real_and_generated_counts(X, y))
 
 
 def make_ldns_pipeline(
@@ -249,11 +294,6 @@ def make_ldns_pipeline(
     >>> make_ldns_pipeline(preset="paper").get_params()["ae__hidden_channels"]
     256
     """
-    # Imported here so that importing this module stays light and free of cycles.
-    from .autoencoder import S4Autoencoder
-    from .diffusion import LatentDiffusion
-    from .preprocessing import SpikeTrainBinner
-
     if not isinstance(n_latents, numbers.Integral):
         raise TypeError(f"n_latents must be an int, got {type(n_latents).__name__}.")
     if preset not in PRESETS:

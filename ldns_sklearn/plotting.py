@@ -98,7 +98,7 @@ def _identity_scatter(ax, real, generated, label):
     ax.set_ylabel("generated")
 
 
-def plot_spike_statistics(real, generated, *, bin_size=1.0, axes=None):
+def plot_spike_statistics(real, generated, *, bin_size=None, axes=None):
     """Real against generated spike statistics, as in the paper's figures.
 
     Five panels: per-neuron mean rate, mean ISI and std ISI, the off-diagonal pairwise
@@ -109,8 +109,8 @@ def plot_spike_statistics(real, generated, *, bin_size=1.0, axes=None):
     ----------
     real, generated : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         Spike counts.
-    bin_size : float or quantities.Quantity, default=1.0
-        Bin duration, for the units of rates and intervals (see
+    bin_size : quantities.Quantity or None, default=None
+        Bin duration, for the units of rates and intervals (None: per bin and in bins; see
         :func:`ldns_sklearn.metrics.spike_statistics`).
     axes : sequence of 5 matplotlib Axes, optional
 

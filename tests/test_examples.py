@@ -24,8 +24,18 @@ def test_quickstart_runs_and_saves_its_figure(tmp_path, capsys):
     assert all(np.isfinite(v) for v in report["table"]["real vs real"].values())
 
 
-def test_using_your_own_recordings_runs(capsys):
+def test_using_your_own_recordings_gets_trials_from_each_source():
     import runpy
 
-    runpy.run_path(str(EXAMPLES / "using_your_own_recordings.py"), run_name="__main__")
-    assert capsys.readouterr().out.strip()
+    import quantities as pq
+
+    done = runpy.run_path(str(EXAMPLES / "using_your_own_recordings.py"), run_name="__main__")
+    # 4 movement onsets, a 700 ms window in 5 ms bins, 6 neurons: from NWB and from Neo alike.
+    assert done["data"].counts.shape == (4, 140, 6)
+    assert done["data"].velocity.shape[:2] == (4, 140)
+    assert done["data"].spiketrains[0].spiketrains[0].t_start == -250 * pq.ms
+    assert np.asarray(done["counts"]).shape == (4, 140, 6)
+    # Both routes bin the same spikes of the same windows.
+    np.testing.assert_array_equal(np.asarray(done["counts"]), done["data"].counts)
+    assert np.asarray(done["samples"]).shape == (2, 40, 6)
+    assert not done["workdir"].exists()

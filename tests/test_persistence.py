@@ -491,7 +491,10 @@ def test_attributes_that_would_not_be_saved_are_refused(pipeline, tmp_path):
     pipe.set_params(ae__n_latents=3)
     pipe[1].notes_ = "my annotation"
     path = tmp_path / "model.npz"
-    message = r"steps\[1\]\[1\]: ldns_sklearn.autoencoder.S4Autoencoder has attribute\(s\) \['notes_'\]"
+    message = (
+        r"steps\[1\]\[1\]: ldns_sklearn.autoencoder.S4Autoencoder has attribute\(s\) "
+        r"\['notes_'\]"
+    )
     with pytest.raises(TypeError, match=message):
         save_model(pipe, path)
     assert not path.exists()

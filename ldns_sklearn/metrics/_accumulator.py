@@ -1,0 +1,199 @@
+"""One streaming pass over the trials, summed into everything the statistics need.
+
+A data set is read in blocks of whole trials, so large recordings need little memory; the
+sums of two sets of trials add up to the sums of their union (:meth:`SpikeSums.merged`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._validation import pad_trials, valid_bins
+from ._checks import n_neurons
+
+# Counts per block of the streaming pass (rows x neurons): large enough for fast BLAS and
+# vectorised code, small enough that per-block temporaries stay in the tens of megabytes.
+_BLOCK = 1 << 22
+# Integers up to 2**24 are exact in float32, so an integer Gram matrix can use the faster
+# single-precision BLAS whenever no partial sum can exceed it.
+_FLOAT32_EXACT = 1 << 24
+
+#: The optional parts of :class:`SpikeSums`; a statistic that needs few asks for few.
+ALL_PARTS = frozenset({"population", "correlation", "isi"})
+
+
+@dataclass
+class SpikeSums:
+    """Sufficient statistics of a set of trials of spike counts.
+
+    ``gram``, ``population`` and ``isi`` are None unless asked for (``parts``).
+    """
+
+    n_neurons: int
+    n_bins: int = 0
+    spikes: np.ndarray = field(default=None)
+    # Sum over bins of outer(counts, counts): (n_neurons, n_neurons).
+    gram: np.ndarray | None = None
+    # Population spike count of every bin, one array per block.
+    population: list[np.ndarray] | None = None
+    # Per neuron: number, sum and sum of squares of its inter-spike intervals (in bins).
+    isi: np.ndarray | None = None
+
+    @classmethod
+    def from_trials(cls, trials, parts=ALL_PARTS) -> SpikeSums:
+        """Read ``trials`` (validated counts) once, summing what ``parts`` need."""
+        width = n_neurons(trials)
+        sums = cls(
+            n_neurons=width,
+            spikes=np.zeros(width),
+            gram=np.zeros((width, width)) if "correlation" in parts else None,
+            population=[] if "population" in parts else None,
+            isi=np.zeros((3, width)) if "isi" in parts else None,
+        )
+        # A tall, thin Gram product gains little from threads, and multi-threaded OpenBLAS
+        # slows down by an order of magnitude when other processes share the cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            for block, lengths in _blocks(trials):
+                sums._add(block, lengths)
+        return sums
+
+    def _add(self, block, lengths):
+        if block.dtype == bool:
+            block = block.view(np.uint8)
+        bins = _bins(block, lengths)
+        spikes = bins.sum(axis=0, dtype=np.float64)
+        self.n_bins += len(bins)
+        self.spikes += spikes
+        if self.population is not None:
+            self.population.append(bins.sum(axis=1, dtype=np.int64))
+        if self.gram is not None:
+            self.gram += _gram(bins)
+        if self.isi is not None:
+            # Zero padding adds no spikes, hence no intervals.
+            self.isi += _isi_moments(block, spikes)
+
+    def merged(self, other: SpikeSums) -> SpikeSums:
+        """The sums of the union of both sets of trials (same parts in both)."""
+
+        def add(a, b):
+            return None if a is None else a + b
+
+        return SpikeSums(
+            n_neurons=self.n_neurons,
+            n_bins=self.n_bins + other.n_bins,
+            spikes=self.spikes + other.spikes,
+            gram=add(self.gram, other.gram),
+            population=add(self.population, other.population),
+            isi=add(self.isi, other.isi),
+        )
+
+    def population_counts(self) -> np.ndarray:
+        """The population spike count of every bin, in order."""
+        if not self.population:
+            return np.zeros(0, np.int64)
+        return np.concatenate(self.population)
+
+
+def _blocks(trials):
+    """Yield ``(block, lengths)``: whole trials stacked into ``(n, n_bins, n_neurons)`` blocks.
+
+    Trials of a list are zero-padded to the longest trial of their block; ``lengths`` gives
+    the bins of each trial that are real.
+    """
+    width = n_neurons(trials)
+    if isinstance(trials, np.ndarray):
+        n_trials, n_bins = trials.shape[:2]
+        step = max(1, _BLOCK // (n_bins * width))
+        for start in range(0, n_trials, step):
+            block = trials[start : start + step]
+            yield block, np.full(len(block), n_bins)
+        return
+    group, size = [], 0
+    for trial in trials:
+        group.append(trial)
+        size += trial.size
+        if size >= _BLOCK:
+            yield pad_trials(group)
+            group, size = [], 0
+    if group:
+        yield pad_trials(group)
+
+
+def _bins(block, lengths):
+    """The real bins of a block as one 2-D array (n_bins_total, n_neurons)."""
+    if np.all(lengths == block.shape[1]):
+        return block.reshape(-1, block.shape[2])
+    return block[valid_bins(lengths, block.shape[1])]
+
+
+def _gram(bins):
+    """Exact ``bins.T @ bins`` of integer counts, in float32 BLAS where that is exact."""
+    largest = float(bins.max())
+    # Every partial sum of the float32 product is an integer <= largest**2 * rows, so the
+    # single-precision result is exact below 2**24.
+    dtype = np.float32 if largest * largest * len(bins) < _FLOAT32_EXACT else np.float64
+    values = bins.astype(dtype)
+    return (values.T @ values).astype(np.float64)
+
+
+def _interval_tables(largest):
+    """Per spike count k: ``1 / (k + 1)``, and the sum and sum of squares of the k - 1
+    intervals of width ``1 / (k + 1)`` between the k spikes of one bin."""
+    k = np.arange(largest + 1, dtype=np.float64)
+    width = 1.0 / (k + 1.0)
+    inside = np.maximum(k - 1.0, 0.0)
+    return width, inside * width, inside * width**2
+
+
+def _isi_moments(block, spikes):
+    """Number, sum and sum of squares (in bins) of each neuron's inter-spike intervals.
+
+    ``spikes`` holds each neuron's spike total in ``block``. With the k spikes of bin b at
+    ``b + (j + 1) / (k + 1)``, a bin holding k >= 2 spikes adds k - 1 intervals of
+    ``1 / (k + 1)``, and consecutive non-empty bins b1 < b2 of one trial (holding k1 and k2
+    spikes) add ``(b2 - b1 - 1) + 1 / (k1 + 1) + 1 / (k2 + 1)``.
+    """
+    n_trials, n_bins, n_neurons = block.shape
+    moments = np.zeros((3, n_neurons))
+    # A train of m >= 1 spikes has m - 1 intervals.
+    moments[0] = spikes - block.any(axis=1).sum(axis=0)
+    # Neuron-major order lists each neuron's non-empty bins trial by trial, bin by bin, so
+    # consecutive entries of one spike train are neighbours and their flat distance is the
+    # number of bins between them.
+    flat = np.ascontiguousarray(np.moveaxis(block, 2, 0)).reshape(-1)
+    where = np.flatnonzero(flat > 0)  # numpy finds non-zeros of a bool array ~5x faster
+    if where.size == 0:
+        return moments
+    count = flat[where]
+    if not np.issubdtype(count.dtype, np.integer):
+        count = count.astype(np.intp)
+    width, inside_sum, inside_squares = _interval_tables(int(count.max()))
+    edge = width[count]
+
+    # Row 0 of `values` gets entry i's interval to its predecessor, row 1 its square.
+    values = np.empty((2, where.size))
+    values[:, 0] = 0.0
+    interval = values[0, 1:]
+    np.subtract(where[1:], where[:-1], out=interval)
+    interval -= 1.0
+    interval += edge[:-1]
+    interval += edge[1:]
+    # Neighbours belong to one spike train when they lie in one (neuron, trial) stretch.
+    stretch = where // n_bins
+    interval *= stretch[1:] == stretch[:-1]
+    np.square(values[0], out=values[1])
+    # The intervals inside multi-spike bins (rarer at typical rates) are added where they are.
+    several = np.flatnonzero(count >= 2)
+    multi = count[several]
+    for row, table in zip(values, (inside_sum, inside_squares), strict=True):
+        row[several] += table[multi]
+
+    # Entries are sorted by neuron; dropping the neurons without entries makes each start
+    # followed by the next neuron's start, as reduceat needs.
+    bounds = np.searchsorted(where, np.arange(n_neurons + 1) * (n_trials * n_bins))
+    active = bounds[:-1] < bounds[1:]
+    moments[1:, active] = np.add.reduceat(values, bounds[:-1][active], axis=1)
+    return moments

@@ -1,0 +1,143 @@
+"""One number for sample quality: how far generated data are, in units of real-data noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._sklearn_compat import validate_params
+from ._accumulator import SpikeSums
+from ._checks import COMMON_CONSTRAINTS, check_pair
+from ._compare import DISCREPANCIES, discrepancies, warn_one_sided
+
+
+def _distances(results: dict) -> dict:
+    """The discrepancies on one scale: the KL grows with the square of a small difference
+    between densities, the RMSEs linearly, so the KL enters through its square root."""
+    distances = {name: results[name] for name in DISCREPANCIES}
+    kl = distances["population_spike_count_kl"]
+    distances["population_spike_count_kl"] = math.sqrt(max(kl, 0.0)) if np.isfinite(kl) else kl
+    return distances
+
+
+def _relative(value, reference):
+    if reference > 0:
+        return value / reference
+    # A zero floor means the real data are exactly reproducible in this statistic: matching
+    # it is perfect, missing it is infinitely worse than the floor.
+    return 0.0 if value == 0 else np.inf
+
+
+def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10):
+    """``(score, results, one_sided)`` of validated counts, each data set read once.
+
+    ``results`` is :func:`compare_spike_statistics` of the two; ``one_sided`` counts the
+    entries defined in only one of them (for one warning by the caller).
+    """
+    if len(real) < 2:
+        raise ValueError(
+            "generation_score needs at least 2 real trials: its reference scale compares "
+            "the even and the odd trials of real."
+        )
+    options = {"min_isis": min_isis, "bandwidth": bandwidth, "eps": eps}
+    even, odd = SpikeSums.from_trials(real[0::2]), SpikeSums.from_trials(real[1::2])
+    one_sided = {}
+    results = discrepancies(
+        even.merged(odd), SpikeSums.from_trials(generated), one_sided=one_sided, **options
+    )
+    # Two halves differ by sqrt(2) times the sampling noise of two full-size data sets
+    # (these statistics' noise shrinks as one over the square root of the trial count).
+    floor = {
+        name: value / math.sqrt(2)
+        for name, value in _distances(discrepancies(even, odd, **options)).items()
+    }
+    achieved = _distances(results)
+    ratios = [
+        _relative(achieved[name], floor[name])
+        for name in DISCREPANCIES
+        if np.isfinite(achieved[name]) and np.isfinite(floor[name])
+    ]
+    score = -float(np.mean(ratios)) if ratios else float("nan")
+    return score, results, one_sided
+
+
+@validate_params(
+    {
+        "real": ["array-like"],
+        "generated": ["array-like"],
+        "min_isis": COMMON_CONSTRAINTS["min_isis"],
+        "bandwidth": COMMON_CONSTRAINTS["bandwidth"],
+        "eps": COMMON_CONSTRAINTS["eps"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10):
+    """One number for sample quality, higher is better: about -1 is as close as real data.
+
+    Each of the five discrepancies of :func:`compare_spike_statistics` (population
+    spike-count KL, RMSE of pairwise correlations, mean rates, mean ISIs and ISI standard
+    deviations) is divided by the same discrepancy between two real data sets of the size
+    of ``real`` — its sampling-noise floor, estimated from the even against the odd trials
+    of ``real`` and scaled by ``1/sqrt(2)`` to full size. Then::
+
+        score = -mean_k( d_k(real, generated) / floor_k )
+
+    The KL enters as its square root, so that all five are distances on one scale (a KL
+    grows with the square of a small difference, an RMSE linearly). The ratios make the
+    score free of units and of the bin size.
+
+    How to read it: ``-1`` means generated data differ from ``real`` about as much as a
+    second real recording of the same size would (a perfect model scores about -1, between
+    roughly -0.7 and -1.5 from one draw of data to the next); ``-2`` means
+    twice as far as that, on average over the five statistics. Models that have learnt
+    the data typically score between -1 and -3, an untrained or mis-specified one -5 to
+    -50. It is exactly 0 only for ``generated`` equal to ``real``.
+
+    Discrepancies that are undefined (NaN, e.g. ISI statistics when no neuron fires twice)
+    are left out of the mean; a zero floor gives a ratio of 0 if the generated discrepancy
+    is also 0 and infinity otherwise.
+
+    Parameters
+    ----------
+    real : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+        Real spike counts; at least 2 trials.
+    generated : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
+        Generated spike counts with the same neurons (ideally as many trials as ``real``).
+    min_isis : int, default=2
+        Fewest intervals a neuron needs for its ISI statistics to be defined.
+    bandwidth : {"scott", "silverman"} or float, default="scott"
+        Kernel width of the population spike-count density.
+    eps : float, default=1e-10
+        Floor of the population spike-count densities.
+
+    Returns
+    -------
+    score : float
+        At most 0; NaN if no discrepancy is defined.
+
+    See Also
+    --------
+    compare_spike_statistics : The five discrepancies one by one.
+    make_generation_scorer : The score (or any statistic) as a scorer for grid searches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ldns_sklearn.metrics import generation_score
+    >>> rng = np.random.default_rng(0)
+    >>> rates = rng.uniform(0.1, 1.0, size=6)
+    >>> real = rng.poisson(rates, size=(80, 20, 6))
+    >>> good = rng.poisson(rates, size=(80, 20, 6))      # the same process: near -1
+    >>> bad = rng.poisson(rates[::-1], size=(80, 20, 6))
+    >>> -2 < generation_score(real, good) < -0.5
+    True
+    >>> generation_score(real, bad) < generation_score(real, good)
+    True
+    """
+    real, generated = check_pair(real, generated)
+    score, _, one_sided = generation_report(
+        real, generated, min_isis=min_isis, bandwidth=bandwidth, eps=eps
+    )
+    warn_one_sided(one_sided, stacklevel=3)
+    return score
