@@ -17,7 +17,14 @@ from ._backend.samplers import SAMPLERS
 from ._backend.schedule import PREDICTIONS, SCHEDULES
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
 from ._sklearn_compat import Interval, StrOptions, fit_context
-from ._validation import check_condition, check_trials, pad_trials, trial_lengths
+from ._validation import (
+    check_condition,
+    check_count,
+    check_trials,
+    pad_trials,
+    trial_lengths,
+    valid_bins,
+)
 
 __all__ = ["LatentDiffusion"]
 
@@ -43,14 +50,6 @@ def _scale(trials, scaler: StandardScaler, clip: float | None = None):
         return flat.reshape(array.shape)
 
     return one(trials) if isinstance(trials, np.ndarray) else [one(t) for t in trials]
-
-
-def _check_n_samples(n_samples, name="n_samples"):
-    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(n_samples, Integral):
-        raise TypeError(f"{name} must be an int, got {type(n_samples).__name__}.")
-    if n_samples < 1:
-        raise ValueError(f"{name} must be >= 1, got {n_samples}.")
-    return int(n_samples)
 
 
 class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
@@ -243,17 +242,14 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ data helpers
 
-    def _standardised(self, Z, y):
-        """Validated, standardised, padded latents, mask and conditions (fit or score)."""
-        Z = check_trials(Z, name="Z", n_channels=getattr(self, "n_latents_", None))
+    def _standardised_latents(self, Z):
+        """Validated latents, standardised, clipped and padded, and their 0/1 bin mask."""
         lengths = trial_lengths(Z)
         z, _ = pad_trials(_scale(Z, self._latent_scaler, clip=CLIP))
-        mask = (np.arange(z.shape[1])[None, :] < lengths[:, None]).astype(np.float64)
-        trial, series = self._conditions(y, len(lengths), lengths, "Z")
-        return Z, z, mask, trial, series
+        return z, valid_bins(lengths, z.shape[1]).astype(np.float64)
 
-    def _conditions(self, y, n_trials, lengths, what):
-        """Standardised ``(trial, series)`` conditions; checks ``y`` against the fit."""
+    def _check_y(self, y, n_trials, lengths, what):
+        """``(kind, values)`` of a condition, checked against the fitted one."""
         kind = self.condition_kind_
         if y is None:
             if kind is not None:
@@ -280,6 +276,12 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
                 f"y has {n_features} features but the model was fitted with "
                 f"{self.n_condition_features_}."
             )
+        return kind, values
+
+    def _scaled_conditions(self, kind, values):
+        """Standardised ``(trial, series)`` conditions (series padded) of checked values."""
+        if kind is None:
+            return None, None
         scaled = _scale(values, self.condition_scaler_)
         if kind == "trial":
             return scaled, None
@@ -329,6 +331,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self.train_lengths_ = lengths
 
         self.condition_kind_, self.n_condition_features_ = None, 0
+        kind = values = None
         if y is not None:
             kind, values = check_condition(y, len(lengths), lengths)
             self.condition_kind_ = kind
@@ -337,7 +340,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             )
             self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
 
-        _, z, mask, trial, series = self._standardised(Z, y)
+        z, mask = self._standardised_latents(Z)
+        trial, series = self._scaled_conditions(kind, values)
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
         spec = DenoiserSpec(
@@ -381,7 +385,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     def _sample_lengths(self, n_samples, n_bins, rng):
         if n_bins is not None:
-            return np.full(n_samples, _check_n_samples(n_bins, "n_bins"), dtype=np.int64)
+            return np.full(n_samples, check_count(n_bins, "n_bins"), dtype=np.int64)
         if np.all(self.train_lengths_ == self.train_lengths_[0]):
             return np.full(n_samples, self.train_lengths_[0], dtype=np.int64)
         return rng.choice(self.train_lengths_, size=n_samples, replace=True)
@@ -433,19 +437,21 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         if y is None:
             if n_samples is None:
                 raise ValueError("n_samples is required when no condition y is given.")
-            n_samples = _check_n_samples(n_samples)
+            n_samples = check_count(n_samples, "n_samples")
         else:
             n_rows = y.shape[0] if isinstance(y, np.ndarray) else len(y)
             if n_samples is None:
                 n_samples = n_rows
-            elif _check_n_samples(n_samples) != n_rows:
+            elif check_count(n_samples, "n_samples") != n_rows:
                 raise ValueError(
                     f"n_samples={n_samples} but y holds conditions for {n_rows} trials; "
                     "give one condition per sample (or omit n_samples)."
                 )
-            n_samples = _check_n_samples(n_samples, "the number of conditions in y")
-        if self.condition_kind_ == "series" and y is not None:
-            series_lengths = trial_lengths(check_condition(y, n_samples)[1])
+            n_samples = check_count(n_samples, "the number of conditions in y")
+        kind, values = self._check_y(y, n_samples, None, "the samples")
+        if kind == "series":
+            # A time-series condition sets the length of each trial.
+            series_lengths = trial_lengths(values)
             if n_bins is not None and np.any(series_lengths != n_bins):
                 raise ValueError(
                     f"n_bins={n_bins} disagrees with the length of the time-series "
@@ -454,7 +460,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             lengths = series_lengths
         else:
             lengths = self._sample_lengths(n_samples, n_bins, rng)
-        trial, series = self._conditions(y, n_samples, lengths, "the samples")
+        trial, series = self._scaled_conditions(kind, values)
         z = self.model_.sample(
             lengths,
             trial,
@@ -505,7 +511,9 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         True
         """
         check_is_fitted(self)
-        _, z, mask, trial, series = self._standardised(Z, y)
+        Z = check_trials(Z, name="Z", n_channels=self.n_latents_)
+        z, mask = self._standardised_latents(Z)
+        trial, series = self._scaled_conditions(*self._check_y(y, len(z), trial_lengths(Z), "Z"))
         loss = self.model_.score(
             z, mask, trial, series, batch_size=self.batch_size, device=self.device
         )

@@ -26,7 +26,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import TrialInputMixin
 from ._sklearn_compat import Interval, fit_context
-from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, unpad_trials
+from ._validation import (
+    check_trials,
+    is_ragged,
+    pad_trials,
+    trial_lengths,
+    unpad_trials,
+    valid_bins,
+)
 
 __all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
 
@@ -275,7 +282,7 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         x, lengths = pad_trials(counts)
         r, _ = pad_trials(rates)
         n_neurons = x.shape[2]
-        valid = (np.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+        valid = valid_bins(lengths, x.shape[1])[..., None]
         n_valid = float(valid.sum() * n_neurons)
         drive_rate = _inverse_softplus(r)
 
@@ -351,7 +358,7 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
             past = counts[:, t - lags : t][:, ::-1]
             drive = (past * self.history_weights_[:, :lags].T).sum(axis=1)
             counts[:, t] = np.minimum(rng.poisson(_softplus(base[:, t] + drive)), self.max_count_)
-        valid = (np.arange(r.shape[1])[None, :] < lengths[:, None])[..., None]
+        valid = valid_bins(lengths, r.shape[1])[..., None]
         counts *= valid  # bins past a trial's end are dropped below anyway
         return unpad_trials(counts, lengths, is_ragged(rates))
 
@@ -374,6 +381,6 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         _check_same_shape(counts, rates)
         x, lengths = pad_trials(counts)
         r, _ = pad_trials(rates)
-        valid = (np.arange(x.shape[1])[None, :] < lengths[:, None])[..., None]
+        valid = valid_bins(lengths, x.shape[1])[..., None]
         ll = poisson_log_likelihood(x, self._rates_given_history(x, r))
         return float(np.where(valid, ll, 0.0).sum() / (valid.sum() * x.shape[2]))

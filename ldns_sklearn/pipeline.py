@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import numbers
 
 import numpy as np
 import quantities as pq
@@ -12,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._neo import n_trials
+from ._validation import check_count
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
 from .metrics import generation_score
@@ -294,8 +294,7 @@ def make_ldns_pipeline(
     >>> make_ldns_pipeline(preset="paper").get_params()["ae__hidden_channels"]
     256
     """
-    if not isinstance(n_latents, numbers.Integral):
-        raise TypeError(f"n_latents must be an int, got {type(n_latents).__name__}.")
+    n_latents = check_count(n_latents, "n_latents")
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}.")
     ae_preset, dm_preset = PRESETS[preset]

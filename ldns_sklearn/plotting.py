@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._spike_times import even_spike_positions
 from ._validation import check_trials
 from .metrics import spike_statistics
-from .preprocessing import even_spike_positions
 
 __all__ = ["plot_raster", "plot_spike_statistics", "plot_training_history"]
 

@@ -26,7 +26,9 @@ import quantities as pq
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._estimator import TrialInputMixin
 from ._neo import check_time_quantity, is_neo_trials, neo_trials, read_spiketrains
+from ._spike_times import even_spike_positions
 from ._validation import check_trials
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
@@ -252,25 +254,6 @@ def _garbage_collection_paused():
             gc.enable()
 
 
-def even_spike_positions(per_bin: np.ndarray, n_bins: int) -> np.ndarray:
-    """Spike positions, in bins, of counts ``per_bin`` (neuron-major runs of ``n_bins``).
-
-    The k spikes of bin b sit at ``b + (j + 1) / (k + 1)``, j = 0..k-1, each neuron's
-    positions counted from its own first bin (so they can be split per neuron).
-
-    Examples
-    --------
-    >>> even_spike_positions(np.array([1, 0, 2]), 3)   # 1 spike in bin 0, 2 in bin 2
-    array([0.5       , 2.33333333, 2.66666667])
-    """
-    per_bin = np.asarray(per_bin, dtype=np.int64)
-    n_spikes = int(per_bin.sum())
-    bins = np.repeat(np.arange(per_bin.size) % n_bins, per_bin)
-    k = np.repeat(per_bin, per_bin)
-    j = np.arange(n_spikes) - np.repeat(np.cumsum(per_bin) - per_bin, per_bin)
-    return bins + (j + 1) / (k + 1)
-
-
 def _trials_from_counts(counts, width, origin, units, annotations):
     """Lists of SpikeTrain from validated int counts; times are magnitudes in ``units``."""
     with _garbage_collection_paused():
@@ -410,7 +393,7 @@ def spiketrains_to_counts(trials, bin_size):
 # --------------------------------------------------------------------------------------------
 
 
-class SpikeTrainBinner(TransformerMixin, BaseEstimator):
+class SpikeTrainBinner(TrialInputMixin, TransformerMixin, BaseEstimator):
     """Bin Neo spike trains into spike counts, and turn counts back into spike trains.
 
     ``transform`` counts the spikes of every neuron in bins of ``bin_size`` starting at each
@@ -484,13 +467,6 @@ class SpikeTrainBinner(TransformerMixin, BaseEstimator):
 
     def __init__(self, bin_size=5 * pq.ms):
         self.bin_size = bin_size
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.target_tags.required = False
-        return tags
 
     def _fit(self, X):
         # Checked before _validate_params so that a bare number gets the explanation of
