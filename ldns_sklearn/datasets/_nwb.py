@@ -21,6 +21,7 @@ import quantities as pq
 from sklearn.utils import Bunch
 
 from .._neo import check_time_quantity
+from .._validation import check_count
 
 __all__ = ["load_mc_maze", "load_nwb_trials"]
 
@@ -414,11 +415,39 @@ def _load(
     unit_order,
     expected_n_units=None,
 ):
-    from ldns_sklearn.preprocessing import SpikeTrainBinner
+    """Read the file, select the trials that can be cut, bin them: one step each."""
+    options = _check_options(
+        align=align,
+        window=window,
+        bin_size=bin_size,
+        velocity=velocity,
+        behavior=behavior,
+        behavior_lag=behavior_lag,
+        split=split,
+        bounds=bounds,
+        on_invalid=on_invalid,
+        unit_order=unit_order,
+    )
+    file = _check_file(path)
+    recording = _read(file, options, expected_n_units)
+    selected = _select(recording, options)
+    return _bin(selected, recording, options, file)
 
-    pynwb = _import_pynwb()
-    import pandas as pd  # a dependency of pynwb
 
+def _check_options(
+    *,
+    align,
+    window,
+    bin_size,
+    velocity,
+    behavior,
+    behavior_lag,
+    split,
+    bounds,
+    on_invalid,
+    unit_order,
+) -> dict:
+    """Validated loader options, with the window as a :class:`_Frame`."""
     if not isinstance(align, str):
         raise TypeError(f"align must be a trials-table column name, got {type(align).__name__}.")
     if bounds not in ("trial", "recording"):
@@ -430,7 +459,6 @@ def _load(
     if velocity is not None and not isinstance(velocity, str):
         raise TypeError(f"velocity must be a TimeSeries name or None, got {velocity!r}.")
     behavior = (behavior,) if isinstance(behavior, str) else tuple(behavior)
-    split = (split,) if isinstance(split, str) else split
     window, bin_size, n_bins = _check_window(window, bin_size)
     lag = check_time_quantity(behavior_lag, "behavior_lag")
     units_q = window.units
@@ -443,32 +471,65 @@ def _load(
         lag=float(lag.rescale(units_q).magnitude),
         n_bins=n_bins,
     )
+    names = [velocity] if velocity is not None else []
+    return {
+        "align": align,
+        "split": (split,) if isinstance(split, str) else split,
+        "bounds": bounds,
+        "on_invalid": on_invalid,
+        "unit_order": unit_order,
+        "velocity": velocity,
+        "series_names": names + [b for b in behavior if b not in names],
+        "bin_size": bin_size,
+        "lag": lag,
+        "frame": frame,
+    }
 
-    file = _check_file(path)
+
+def _read(file: Path, options: dict, expected_n_units) -> dict:
+    """Everything the loader needs from the file, read into memory before it closes."""
+    pynwb = _import_pynwb()
     try:
         io = pynwb.NWBHDF5IO(str(file), "r")
     except (OSError, ValueError) as exc:
         raise ValueError(
             f"{str(file)!r} could not be opened as an NWB (HDF5) file: {exc}"
         ) from exc
-    with io:  # everything is read into memory before the file closes
+    with io:
         nwbfile = io.read()
-        units = _read_units(nwbfile, file, unit_order, expected_n_units)
-        trials = _read_trials(nwbfile, file, align, split)
-        names = [velocity] if velocity is not None else []
-        names += [b for b in behavior if b not in names]
-        series = {name: _read_timeseries(nwbfile, name) for name in names}
+        units = _read_units(nwbfile, file, options["unit_order"], expected_n_units)
+        trials = _read_trials(nwbfile, file, options["align"], options["split"])
+        series = {name: _read_timeseries(nwbfile, name) for name in options["series_names"]}
         hand_pos = series.get("hand_pos")
         if hand_pos is None and "target_pos" in nwbfile.trials.colnames:
             if _find_timeseries(nwbfile, "hand_pos") is not None:
                 hand_pos = _read_timeseries(nwbfile, "hand_pos")
-        a = trials["align"]
-        direction, reference = _direction(nwbfile.trials, trials["rows"], hand_pos, a)
+        direction, reference = _direction(
+            nwbfile.trials, trials["rows"], hand_pos, trials["align"]
+        )
         trials_frame = nwbfile.trials.to_dataframe(index=True).iloc[trials["rows"]]
+    return {
+        "units": units,
+        "trials": trials,
+        "series": series,
+        "direction": direction,
+        "direction_reference": reference,
+        "trials_frame": trials_frame,
+    }
 
-    reasons = _unusable_trials(trials, units, frame, align, bounds)
+
+def _select(recording: dict, options: dict) -> dict:
+    """The trials that can be cut (or an error naming those that cannot), and their
+    binned behaviour; trials without behaviour samples in some bin cannot be cut."""
+    import pandas as pd  # a dependency of pynwb
+
+    trials, frame = recording["trials"], options["frame"]
+    reasons = _unusable_trials(
+        trials, recording["units"], frame, options["align"], options["bounds"]
+    )
+    a = trials["align"]
     binned = {}
-    for name, values in series.items():
+    for name, values in recording["series"].items():
         edges = a[:, None] + (frame.edges[None, :] + frame.lag) * frame.to_seconds
         binned[name], empty = _bin_series(values, np.where(np.isfinite(edges), edges, 0.0))
         for k in np.flatnonzero(empty & np.isfinite(a)):
@@ -476,7 +537,7 @@ def _load(
 
     bad = np.array(sorted(reasons), dtype=np.int64)
     message = _invalid_message(trials["ids"][bad], [reasons[k] for k in bad]) if bad.size else ""
-    if bad.size and on_invalid == "raise":
+    if bad.size and options["on_invalid"] == "raise":
         raise ValueError(
             message + " Pass on_invalid='drop' to skip them (they are then listed in "
             "`dropped_trials`)."
@@ -484,16 +545,30 @@ def _load(
     keep = np.setdiff1d(np.arange(a.size), bad)
     if keep.size == 0:
         raise ValueError(message + " No trial is left to load.")
-    dropped = pd.DataFrame({"trial_id": trials["ids"][bad], "reason": [reasons[k] for k in bad]})
-    trials = {key: None if v is None else v[keep] for key, v in trials.items()}
-    binned = {name: values[keep] for name, values in binned.items()}
-    direction = None if direction is None else direction[keep]
+    direction = recording["direction"]
+    return {
+        "keep": keep,
+        "trials": {key: None if v is None else v[keep] for key, v in trials.items()},
+        "behavior": {name: values[keep] for name, values in binned.items()},
+        "direction": None if direction is None else direction[keep],
+        "dropped": pd.DataFrame(
+            {"trial_id": trials["ids"][bad], "reason": [reasons[k] for k in bad]}
+        ),
+    }
 
+
+def _bin(selected: dict, recording: dict, options: dict, file: Path) -> Bunch:
+    """Neo segments and counts of the selected trials, with everything else as a Bunch."""
+    from ..preprocessing import SpikeTrainBinner
+
+    units, trials, frame = recording["units"], selected["trials"], options["frame"]
+    align, bin_size, velocity = options["align"], options["bin_size"], options["velocity"]
     segments = _cut_segments(trials, units, frame, align, file)
     counts = np.asarray(SpikeTrainBinner(bin_size=bin_size).fit_transform(segments))
-    expected = (len(segments), n_bins, len(units["ids"]))
+    expected = (len(segments), frame.n_bins, len(units["ids"]))
     if counts.shape != expected:  # guards the alignment contract
         raise RuntimeError(f"Binning gave counts of shape {counts.shape}, expected {expected}.")
+    binned = selected["behavior"]
     for name, values in binned.items():
         n_nan = int(np.any(np.isnan(values), axis=(1, 2)).sum())
         if n_nan:
@@ -501,10 +576,11 @@ def _load(
                 f"{name} contains NaN samples inside the window of {n_nan} trial(s); the "
                 "affected bins are NaN (nothing was interpolated).",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
-    window_q = pq.Quantity([w0, w1], units_q)
+    series = recording["series"]
+    window_q = pq.Quantity([frame.w0, frame.w1], frame.units)
     return Bunch(
         spiketrains=segments,
         counts=counts,
@@ -512,22 +588,23 @@ def _load(
         behavior=binned,
         behavior_columns={name: s["columns"] for name, s in series.items()},
         behavior_units={name: s["unit"] for name, s in series.items()},
-        direction=direction,
-        direction_reference=reference,
-        trials=trials_frame.iloc[keep],
+        direction=selected["direction"],
+        direction_reference=recording["direction_reference"],
+        trials=recording["trials_frame"].iloc[selected["keep"]],
         split=trials["split"],
         units=units["frame"],
         unit_ids=units["ids"],
         heldout=units["heldout"],
-        dropped_trials=dropped,
+        dropped_trials=selected["dropped"],
         align=align,
         window=window_q,
-        bin_size=bin_size.rescale(units_q),
-        behavior_lag=lag.rescale(units_q),
-        bin_edges=pq.Quantity(frame.edges, units_q),
+        bin_size=bin_size.rescale(frame.units),
+        behavior_lag=options["lag"].rescale(frame.units),
+        bin_edges=pq.Quantity(frame.edges, frame.units),
         DESCR=(
             f"{len(segments)} trials of {len(units['ids'])} units from {file.name}, aligned "
-            f"to {align}, window {window_q}, {n_bins} bins of {bin_size.rescale(units_q)}."
+            f"to {align}, window {window_q}, {frame.n_bins} bins of "
+            f"{bin_size.rescale(frame.units)}."
         ),
     )
 
@@ -646,11 +723,10 @@ def load_nwb_trials(
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> from ldns_sklearn.datasets._nwb import _write_example_nwb
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = _write_example_nwb(os.path.join(tmp.name, "maze.nwb"))  # tiny stand-in file
-    >>> data = load_nwb_trials(path)
+    ``example_nwb`` is a tiny file in the MC_Maze layout that the test suite writes (three
+    trials, four units); pass the path of your own ``.nwb`` file instead.
+
+    >>> data = load_nwb_trials(example_nwb)
     >>> data.counts.shape, data.velocity.shape
     ((3, 140, 4), (3, 140, 2))
     >>> seg = data.spiketrains[0]
@@ -658,7 +734,6 @@ def load_nwb_trials(
     (array(-250.) * ms, array(450.) * ms)
     >>> int(data.counts[0, 50, 0])  # unit 0 fires once exactly at movement onset
     1
-    >>> tmp.cleanup()
     """
     return _load(
         path,
@@ -707,17 +782,15 @@ def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="rai
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> from ldns_sklearn.datasets._nwb import _write_example_nwb
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = _write_example_nwb(os.path.join(tmp.name, "maze.nwb"))  # 4 units, not 182
-    >>> data = load_mc_maze(path, n_neurons=None)
+    ``example_nwb`` is a tiny file in the MC_Maze layout that the test suite writes (4
+    units, not 182); pass the path of your local copy instead.
+
+    >>> data = load_mc_maze(example_nwb, n_neurons=None)
     >>> data.counts.shape, data.heldout.tolist()
     ((3, 140, 4), [False, False, False, True])
-    >>> tmp.cleanup()
     """
-    if n_neurons is not None and (not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1):
-        raise ValueError(f"n_neurons must be a positive int or None, got {n_neurons!r}.")
+    if n_neurons is not None:
+        n_neurons = check_count(n_neurons, "n_neurons")
     return _load(
         path,
         align="move_onset_time",
@@ -732,65 +805,3 @@ def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="rai
         unit_order="heldin_first",
         expected_n_units=n_neurons,
     )
-
-
-def _write_example_nwb(path, *, n_trials=3):
-    """Write a tiny file in the MC_Maze layout (for the examples; not a real recording).
-
-    Four units (the last held out), ``n_trials`` 2-s trials with movement onset 1 s after
-    the trial start, hand position/velocity at 1 kHz, the first trial in the ``val``
-    split and the others in ``train``. Unit 0 fires exactly at every movement onset.
-    """
-    import datetime
-
-    pynwb = _import_pynwb()
-    rng = np.random.default_rng(0)
-    nwbfile = pynwb.NWBFile(
-        session_description="tiny MC_Maze-layout example",
-        identifier="ldns-sklearn-example",
-        session_start_time=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
-    )
-    duration = 2.0 * n_trials
-    onsets = 1.0 + 2.0 * np.arange(n_trials)
-    nwbfile.add_unit_column("heldout", "whether the unit is held out (NLB)")
-    for unit in range(4):
-        times = np.sort(rng.uniform(0, duration, 40))
-        if unit == 0:
-            times = np.sort(np.concatenate([times, onsets]))
-        nwbfile.add_unit(
-            spike_times=times, obs_intervals=[[0.0, duration]], heldout=bool(unit == 3)
-        )
-    for name in ("move_onset_time", "target_on_time", "go_cue_time"):
-        nwbfile.add_trial_column(name, name)
-    nwbfile.add_trial_column("target_pos", "target positions (x, y)", index=True)
-    nwbfile.add_trial_column("active_target", "index of the reached target")
-    nwbfile.add_trial_column("split", "NLB split")
-    for i, onset in enumerate(onsets):
-        nwbfile.add_trial(
-            start_time=2.0 * i,
-            stop_time=2.0 * i + 2.0,
-            move_onset_time=onset,
-            target_on_time=onset - 0.6,
-            go_cue_time=onset - 0.3,
-            target_pos=[[100.0, 0.0], [0.0, 100.0]],
-            active_target=i % 2,
-            split="val" if i == 0 else "train",
-        )
-    behavior = nwbfile.create_processing_module("behavior", "hand kinematics")
-    t = np.arange(int(duration * 1000)) / 1000.0
-    position = np.stack([np.cos(t), np.sin(t)], axis=1)
-    for name, data in (("hand_pos", position), ("hand_vel", np.gradient(position, t, axis=0))):
-        behavior.add(
-            pynwb.TimeSeries(
-                name=name,
-                data=data,
-                unit="mm" if name == "hand_pos" else "mm/s",
-                rate=1000.0,
-                starting_time=0.0,
-                comments="columns=[x,y]",
-                description=name,
-            )
-        )
-    with pynwb.NWBHDF5IO(str(path), "w") as io:
-        io.write(nwbfile)
-    return path
