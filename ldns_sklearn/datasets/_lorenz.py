@@ -11,6 +11,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
+from ..preprocessing import counts_to_spiketrains
 
 __all__ = ["make_lorenz_spikes"]
 
@@ -244,9 +245,6 @@ def make_lorenz_spikes(
 
     spiketrains = None
     if return_spiketrains:
-        # Imported here: Neo construction is only needed on request.
-        from ..preprocessing import counts_to_spiketrains
-
         spiketrains = counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s)
 
     return Bunch(

@@ -22,6 +22,7 @@ from sklearn.utils import Bunch
 
 from .._neo import check_time_quantity
 from .._validation import check_count
+from ..preprocessing import SpikeTrainBinner
 
 __all__ = ["load_mc_maze", "load_nwb_trials"]
 
@@ -559,8 +560,6 @@ def _select(recording: dict, options: dict) -> dict:
 
 def _bin(selected: dict, recording: dict, options: dict, file: Path) -> Bunch:
     """Neo segments and counts of the selected trials, with everything else as a Bunch."""
-    from ..preprocessing import SpikeTrainBinner
-
     units, trials, frame = recording["units"], selected["trials"], options["frame"]
     align, bin_size, velocity = options["align"], options["bin_size"], options["velocity"]
     segments = _cut_segments(trials, units, frame, align, file)

@@ -26,6 +26,7 @@ from scipy.io.matlab import MatReadError
 from sklearn.utils import Bunch
 
 from .._neo import check_time_quantity
+from ..preprocessing import counts_to_spiketrains
 
 __all__ = ["load_speech_bci"]
 
@@ -272,8 +273,6 @@ def load_speech_bci(
     segments = None
     if as_neo:
         import neo
-
-        from ldns_sklearn.preprocessing import counts_to_spiketrains
 
         trains = counts_to_spiketrains(counts, bin_size)
         segments = []
