@@ -12,6 +12,28 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 # --------------------------------------------------------------------------------------------
+# Slow learning-quality tests: skipped by a plain local run, run by CI (README's command)
+# --------------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (learning quality; CI runs them)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow learning-quality test: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------------------------
 # Doctest fixtures: files the examples of the loaders read (the library writes no test data)
 # --------------------------------------------------------------------------------------------
 

@@ -223,6 +223,7 @@ def test_masked_score_is_seeded_and_below_the_full_score(fitted):
     assert ae.score(X) < clone(ae).set_params(score_mask_prob=0.0).fit(X).score(X)
 
 
+@pytest.mark.slow
 def test_masked_score_does_not_reward_copying_spikes():
     """A network that copies its input beats even the true rates on the full score; on
     held-out entries it cannot, so the masked score stays below that ceiling."""
@@ -406,6 +407,7 @@ def test_sklearn_input_tags_are_3d():
 # --------------------------------------------------------------------------- quality
 
 
+@pytest.mark.slow
 def test_recovers_lorenz_latents_and_rates():
     """Held-out latents linearly predict the Lorenz state; rates track the true ones."""
     data = make_lorenz_spikes(

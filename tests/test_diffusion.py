@@ -325,6 +325,7 @@ def _statistics(Z, lags=(1, 4)):
     return np.concatenate([Z.mean(axis=(0, 1)), Z.std(axis=(0, 1)), *autocorr])
 
 
+@pytest.mark.slow
 def test_learns_a_known_latent_distribution():
     """Two sinusoids with random phase and amplitude: samples of the trained model match the
     data's per-channel mean, std and autocorrelation far better than the untrained one."""

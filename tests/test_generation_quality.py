@@ -14,6 +14,8 @@ from ldns_sklearn import LatentDiffusion, LDNSPipeline, S4Autoencoder
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import DISCREPANCIES, compare_spike_statistics, generation_score
 
+pytestmark = pytest.mark.slow
+
 N_TRAIN, N_TEST = 300, 120
 
 
