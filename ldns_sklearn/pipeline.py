@@ -216,8 +216,9 @@ class LDNSPipeline(Pipeline):
         the samples and ``X`` to spike counts (:meth:`real_and_generated_counts`) and
         returns :func:`ldns_sklearn.metrics.generation_score` of the two: minus the mean,
         over five spike statistics, of how far the samples are from ``X`` in units of how
-        far a second real data set of that size would be. Well-trained models score
-        about -1 to -3, untrained ones -5 to -50. Sampling is seeded by the pipeline's
+        far a second real data set of that size would be: about -1 for a model as good
+        as real data, about -5 for a barely trained one, -20 for an untrained one
+        (``benchmarks/bench_score_scale.py``). Sampling is seeded by the pipeline's
         ``random_state``; ``make_generation_scorer()(pipe, X)`` gives the same number.
 
         Parameters
