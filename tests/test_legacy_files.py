@@ -7,7 +7,6 @@ to it holds what that pipeline computed then (``tests/data/README.md`` has the s
 files are never rewritten: a change of the estimators' internals must keep loading them.
 """
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,8 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def legacy():
-    with warnings.catch_warnings():
-        # Later releases warn that the file comes from 0.1.0.dev0: that is the point here.
-        warnings.filterwarnings("ignore", "'.*' was saved with ldns_sklearn", UserWarning)
+    # Loading says where the file comes from, and loads it all the same.
+    with pytest.warns(UserWarning, match="saved with ldns_sklearn 0.1.0.dev0"):
         pipe = load_model(DATA / "model_format1_v0.1.0.dev0.npz")
     with np.load(DATA / "model_format1_v0.1.0.dev0_expected.npz") as expected:
         return pipe, dict(expected)
