@@ -158,6 +158,9 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         Number of epochs run.
     best_epoch_ : int or None
         Epoch whose weights were kept (early stopping), else None.
+    model_ : object
+        The trained denoiser and its noise schedule (internal; what ``save_model``
+        stores).
 
     See Also
     --------
