@@ -1,22 +1,28 @@
 """Loaders for local recordings: NLB MC_Maze NWB (DANDI 000128) and speech-BCI competitionData.
 
-The files are written here, independently of the library's own example writers, with the
-field names of the real files: an NWB file built with pynwb (Units ``spike_times``,
-``obs_intervals``, ``heldout``; the NLB trials columns; ``processing['behavior']`` time
-series at 1 kHz) and ``.mat`` files with the competitionData fields.
+The files are written by the tests, with the field names of the real files: an NWB file
+built with pynwb (``_nwb_files.py``) and ``.mat`` files with the competitionData fields.
 """
 
 from __future__ import annotations
 
-import datetime
 import sys
 
 import neo
 import numpy as np
-import pynwb  # the [nwb] extra is part of the [test] extra
 import pytest
 import quantities as pq
 import scipy.io
+from _nwb_files import (
+    N_HELDIN,
+    N_HELDOUT,
+    ONSETS,
+    SPLITS,
+    TRIAL_STARTS,
+    heldout_mask,
+    unit_spikes,
+    write_maze,
+)
 
 from ldns_sklearn.autoencoder import S4Autoencoder
 from ldns_sklearn.datasets import load_mc_maze, load_nwb_trials, load_speech_bci
@@ -26,107 +32,9 @@ from ldns_sklearn.preprocessing import SpikeTrainBinner
 
 # --------------------------------------------------------------------------- NWB layout
 
-N_HELDIN, N_HELDOUT = 137, 45
-# Movement onsets on the 1 ms clock (as in the NLB files) but not on the 5 ms one, plus a
-# non-dyadic value so float round-off is exercised; trials are 1.5 s long, onset 0.7 s in.
-TRIAL_STARTS = np.array([0.0, 1.6, 3.2, 4.8, 6.4])
-ONSETS = TRIAL_STARTS + np.array([0.7, 0.713, 0.7, 0.701, 0.7])
-SPLITS = ["train", "val", "train", "train", "none"]
-DURATION = 8.0
-
-
-def _heldout_mask(n_units):
-    # Interleaved, so that putting held-in units first is a real reordering.
-    mask = np.zeros(n_units, dtype=bool)
-    mask[np.linspace(1, n_units - 1, min(N_HELDOUT, n_units - 1)).astype(int)] = True
-    return mask
-
-
-def _unit_spikes(n_units, seed=0):
-    rng = np.random.default_rng(seed)
-    spikes = [np.sort(rng.uniform(0, DURATION, rng.integers(5, 30))) for _ in range(n_units)]
-    spikes[0] = np.sort(np.concatenate([spikes[0], ONSETS]))  # exactly at movement onset
-    # Unit 1 fires 0.1 ms inside and outside both window edges and both edges of bin 50.
-    offsets = np.array([-0.2501, -0.2499, 0.4499, 0.4501, -0.0001, 0.0049, 0.0051])
-    spikes[1] = np.sort((ONSETS[:, None] + offsets).ravel())
-    return spikes
-
-
-def _write_maze(
-    path,
-    *,
-    n_units=N_HELDIN + N_HELDOUT,
-    onsets=ONSETS,
-    stops=None,
-    with_behavior=True,
-    with_split=True,
-    with_trials=True,
-    active=None,
-):
-    nwbfile = pynwb.NWBFile(
-        session_description="MC_Maze layout test file",
-        identifier="test-maze",
-        session_start_time=datetime.datetime(2021, 1, 1, tzinfo=datetime.timezone.utc),
-    )
-    heldout = _heldout_mask(n_units)
-    nwbfile.add_unit_column("heldout", "held-out unit")
-    for unit, times in enumerate(_unit_spikes(n_units)):
-        nwbfile.add_unit(
-            spike_times=times, obs_intervals=[[0.0, DURATION]], heldout=bool(heldout[unit])
-        )
-    if with_trials:
-        for name in ("move_onset_time", "target_on_time", "go_cue_time"):
-            nwbfile.add_trial_column(name, name)
-        nwbfile.add_trial_column("trial_type", "maze condition")
-        nwbfile.add_trial_column("trial_version", "maze version")
-        nwbfile.add_trial_column("target_pos", "target positions", index=True)
-        nwbfile.add_trial_column("active_target", "index of the reached target")
-        if with_split:
-            nwbfile.add_trial_column("split", "NLB split")
-        stops = TRIAL_STARTS + 1.5 if stops is None else stops
-        for i, (start, stop, onset) in enumerate(zip(TRIAL_STARTS, stops, onsets, strict=True)):
-            row = dict(
-                start_time=start,
-                stop_time=stop,
-                move_onset_time=onset,
-                target_on_time=start + 0.1,
-                go_cue_time=start + 0.4,
-                trial_type=i,
-                trial_version=0,
-                # Hand rests at (10, -5); the active target (index 1) is straight up from it
-                # on trial 0, straight left on the others.
-                target_pos=[[500.0, 500.0], [10.0, 95.0] if i == 0 else [-90.0, -5.0]],
-                active_target=1 if active is None else active[i],
-            )
-            if with_split:
-                row["split"] = SPLITS[i]
-            nwbfile.add_trial(**row)
-    if with_behavior:
-        module = nwbfile.create_processing_module("behavior", "hand kinematics")
-        n = int(DURATION * 1000)
-        sample = np.arange(n, dtype=np.float64)
-        velocity = np.stack([sample, -2.0 * sample], axis=1)  # value = sample index
-        position = np.tile([10.0, -5.0], (n, 1))
-        for name, data, unit in (("hand_vel", velocity, "mm/s"), ("hand_pos", position, "mm")):
-            module.add(
-                pynwb.TimeSeries(
-                    name=name,
-                    data=data,
-                    unit=unit,
-                    rate=1000.0,
-                    starting_time=0.0,
-                    comments="columns=[x,y]",
-                    description=name,
-                )
-            )
-    with pynwb.NWBHDF5IO(str(path), "w") as io:
-        io.write(nwbfile)
-    return path
-
-
 @pytest.fixture(scope="module")
 def maze_path(tmp_path_factory):
-    return _write_maze(tmp_path_factory.mktemp("maze") / "maze.nwb")
+    return write_maze(tmp_path_factory.mktemp("maze") / "maze.nwb")
 
 
 def _expected_counts(spikes, onsets, w0=-0.25, n_bins=140, width=0.005):
@@ -151,7 +59,7 @@ def test_nwb_trials_count_bins_and_alignment(maze_path):
     assert data.counts[:, 50, 1].tolist() == [1] * 4
     assert data.counts[:, 51, 1].tolist() == [1] * 4
     assert data.counts[:, :, 1].sum() == 4 * 5
-    spikes = _unit_spikes(n_units)
+    spikes = unit_spikes(n_units)
     np.testing.assert_array_equal(data.counts, _expected_counts(spikes, ONSETS[:4]))
 
 
@@ -191,7 +99,7 @@ def test_nwb_metadata_split_and_direction(maze_path):
 
 
 def test_direction_is_nan_without_a_valid_active_target(tmp_path):
-    path = _write_maze(tmp_path / "targets.nwb", n_units=2, active=[1, 7, 0, 1, 1])
+    path = write_maze(tmp_path / "targets.nwb", n_units=2, active=[1, 7, 0, 1, 1])
     data = load_nwb_trials(path, split=["train", "val"])
     # Trial 1 names target 7 of 2: no direction; trial 2 reaches target 0 at (500, 500).
     assert np.isnan(data.direction[1])
@@ -218,7 +126,7 @@ def test_velocity_is_averaged_within_bins(maze_path):
 
 def test_velocity_bins_off_the_sample_clock(tmp_path):
     onsets = ONSETS + 0.0004  # 0.4 ms past a sample: each bin still holds 5 samples
-    path = _write_maze(tmp_path / "offgrid.nwb", n_units=3, onsets=onsets)
+    path = write_maze(tmp_path / "offgrid.nwb", n_units=3, onsets=onsets)
     data = load_nwb_trials(path, split="val")
     first_sample = np.ceil(onsets[1] * 1000 - 250)
     np.testing.assert_allclose(data.velocity[0, :, 0], first_sample + 2 + 5 * np.arange(140))
@@ -229,7 +137,7 @@ def test_load_mc_maze_uses_the_paper_settings(maze_path):
     assert data.counts.shape == (4, 140, 182)
     assert data.velocity.shape == (4, 140, 2)
     # Held-in units first, then held-out, each group in file order (the NLB tensor order).
-    heldout = _heldout_mask(182)
+    heldout = heldout_mask(182)
     expected_ids = np.concatenate([np.flatnonzero(~heldout), np.flatnonzero(heldout)])
     np.testing.assert_array_equal(data.unit_ids, expected_ids)
     assert data.heldout.tolist() == [False] * 137 + [True] * 45
@@ -242,7 +150,7 @@ def test_load_mc_maze_uses_the_paper_settings(maze_path):
 
 
 def test_load_mc_maze_checks_the_number_of_units(tmp_path):
-    path = _write_maze(tmp_path / "test_file.nwb", n_units=137)
+    path = write_maze(tmp_path / "test_file.nwb", n_units=137)
     with pytest.raises(ValueError, match=r"137 units.*182"):
         load_mc_maze(path)
     assert load_mc_maze(path, n_neurons=None).counts.shape[2] == 137
@@ -251,7 +159,7 @@ def test_load_mc_maze_checks_the_number_of_units(tmp_path):
 def test_trials_shorter_than_the_window_fail_or_are_dropped(tmp_path):
     stops = TRIAL_STARTS + 1.5
     stops[2] = ONSETS[2] + 0.3  # ends 150 ms before the window does
-    path = _write_maze(tmp_path / "short.nwb", n_units=3, stops=stops)
+    path = write_maze(tmp_path / "short.nwb", n_units=3, stops=stops)
     with pytest.raises(ValueError, match=r"trial 2: window .* not inside the trial"):
         load_nwb_trials(path, split=["train", "val"])
     data = load_nwb_trials(path, split=["train", "val"], on_invalid="drop")
@@ -266,7 +174,7 @@ def test_nan_alignment_and_missing_behaviour_samples(tmp_path):
     onsets = ONSETS.copy()
     onsets[1] = np.nan
     onsets[3] = 7.85  # window ends past the end of hand_vel (8 s) and of the trial
-    path = _write_maze(tmp_path / "nan.nwb", n_units=3, onsets=onsets)
+    path = write_maze(tmp_path / "nan.nwb", n_units=3, onsets=onsets)
     with pytest.raises(ValueError, match="trial 1: move_onset_time is NaN"):
         load_nwb_trials(path, split=["train", "val"])
     data = load_nwb_trials(path, split=["train", "val"], on_invalid="drop", bounds="recording")
@@ -283,16 +191,16 @@ def test_nwb_layout_errors_name_the_missing_field(tmp_path):
     not_nwb.write_text("not an HDF5 file")
     with pytest.raises(ValueError, match="NWB"):
         load_nwb_trials(not_nwb)
-    no_trials = _write_maze(tmp_path / "no_trials.nwb", n_units=2, with_trials=False)
+    no_trials = write_maze(tmp_path / "no_trials.nwb", n_units=2, with_trials=False)
     with pytest.raises(ValueError, match="trials table"):
         load_nwb_trials(no_trials)
-    no_behavior = _write_maze(tmp_path / "no_beh.nwb", n_units=2, with_behavior=False)
+    no_behavior = write_maze(tmp_path / "no_beh.nwb", n_units=2, with_behavior=False)
     with pytest.raises(ValueError, match="'hand_vel'"):
         load_nwb_trials(no_behavior)
     assert load_nwb_trials(no_behavior, velocity=None).velocity is None
     with pytest.raises(ValueError, match="'go_time'"):
         load_nwb_trials(no_behavior, align="go_time", velocity=None)
-    no_split = _write_maze(tmp_path / "no_split.nwb", n_units=2, with_split=False)
+    no_split = write_maze(tmp_path / "no_split.nwb", n_units=2, with_split=False)
     with pytest.raises(ValueError, match="'split'"):
         load_nwb_trials(no_split, split="train")
 

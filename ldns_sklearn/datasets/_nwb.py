@@ -401,34 +401,9 @@ def _cut_segments(trials, units, frame: _Frame, align: str, file: Path) -> list[
     return segments
 
 
-def _load(
-    path,
-    *,
-    align,
-    window,
-    bin_size,
-    velocity,
-    behavior,
-    behavior_lag,
-    split,
-    bounds,
-    on_invalid,
-    unit_order,
-    expected_n_units=None,
-):
+def _load(path, expected_n_units=None, **options):
     """Read the file, select the trials that can be cut, bin them: one step each."""
-    options = _check_options(
-        align=align,
-        window=window,
-        bin_size=bin_size,
-        velocity=velocity,
-        behavior=behavior,
-        behavior_lag=behavior_lag,
-        split=split,
-        bounds=bounds,
-        on_invalid=on_invalid,
-        unit_order=unit_order,
-    )
+    options = _check_options(**options)
     file = _check_file(path)
     recording = _read(file, options, expected_n_units)
     selected = _select(recording, options)
@@ -722,12 +697,12 @@ def load_nwb_trials(
 
     Examples
     --------
-    ``example_nwb`` is a tiny file in the MC_Maze layout that the test suite writes (three
+    ``example_nwb`` is a tiny file in the MC_Maze layout that the test suite writes (five
     trials, four units); pass the path of your own ``.nwb`` file instead.
 
     >>> data = load_nwb_trials(example_nwb)
     >>> data.counts.shape, data.velocity.shape
-    ((3, 140, 4), (3, 140, 2))
+    ((5, 140, 4), (5, 140, 2))
     >>> seg = data.spiketrains[0]
     >>> seg.spiketrains[0].t_start, seg.spiketrains[0].t_stop
     (array(-250.) * ms, array(450.) * ms)
@@ -782,11 +757,12 @@ def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="rai
     Examples
     --------
     ``example_nwb`` is a tiny file in the MC_Maze layout that the test suite writes (4
-    units, not 182); pass the path of your local copy instead.
+    units, not 182; 4 of its 5 trials in the train and val splits); pass the path of your
+    local copy instead.
 
     >>> data = load_mc_maze(example_nwb, n_neurons=None)
-    >>> data.counts.shape, data.heldout.tolist()
-    ((3, 140, 4), [False, False, False, True])
+    >>> data.counts.shape, data.heldout.tolist()     # held-in units first
+    ((4, 140, 4), [False, True, True, True])
     """
     if n_neurons is not None:
         n_neurons = check_count(n_neurons, "n_neurons")
