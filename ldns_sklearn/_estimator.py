@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -22,6 +23,29 @@ TRAINING_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+
+def restore_on_failure(fit):
+    """Decorate a ``fit``: if it raises, or is interrupted, the estimator is left as it was.
+
+    Fitted attributes are set along the way (a scaler before training, the network after);
+    a fit that fails half-way (a diverged loss, Ctrl-C, bad data found late) would otherwise
+    leave the new scaler next to the old network: a model that runs but is wrong. The
+    attributes are restored to what they were before the call: unfitted stays unfitted, a
+    previous model stays whole.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    return wrapper
 
 
 class TrialInputMixin:
@@ -71,7 +95,9 @@ class TorchTrainedMixin(TrialInputMixin):
         """Rename what earlier releases stored under other names (none by default)."""
         return state
 
-    def _training_config(self, ema_decay: float | None = None) -> TrainingConfig:
+    def _training_config(
+        self, ema_decay: float | None = None, max_loss: float | None = None
+    ) -> TrainingConfig:
         return TrainingConfig(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -80,6 +106,7 @@ class TorchTrainedMixin(TrialInputMixin):
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
             early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
             ema_decay=ema_decay,
+            max_loss=max_loss,
             verbose=bool(self.verbose),
             description=type(self).__name__,
         )

@@ -12,11 +12,15 @@ from numbers import Integral
 
 import numpy as np
 
+# Largest spike count accepted: every integer up to 2**53 is exact in float64 and in int64.
+MAX_COUNT = 2**53
+
 __all__ = [
     "check_condition",
     "check_count",
     "check_trials",
     "is_ragged",
+    "n_conditions",
     "pad_trials",
     "trial_lengths",
     "unpad_trials",
@@ -122,7 +126,17 @@ def check_trials(
         raise ValueError(
             f"{name} is None; expected trials of shape (n_trials, n_bins, n_channels)."
         )
+    if hasattr(X, "tocsr") or hasattr(X, "to_dense"):  # scipy.sparse, torch/pandas sparse
+        raise TypeError(
+            f"{name} is a sparse {type(X).__name__}; trials must be a dense 3-D array "
+            "(n_trials, n_bins, n_channels) or a list of 2-D arrays."
+        )
     if isinstance(X, np.ndarray) and X.dtype != object:
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise TypeError(
+                f"{name} has dtype {X.dtype}; expected numbers (pass Neo spike trains "
+                "through SpikeTrainBinner first)."
+            )
         if X.ndim != 3:
             raise ValueError(
                 f"{name} has {X.ndim} dimension(s); expected a 3-D array "
@@ -169,6 +183,13 @@ def check_trials(
         if counts:
             if trial.size and trial.min() < 0:
                 raise ValueError(f"{where} contains negative values; spike counts must be >= 0.")
+            # Checked before any cast: 1e20 (or a uint64 above 2**63) would wrap to a
+            # negative int64 without a word.
+            if trial.size and trial.max() > MAX_COUNT:
+                raise ValueError(
+                    f"{where} contains a count of {trial.max():.3g}, above 2**53; no bin holds "
+                    "that many spikes, and it cannot be converted to an integer exactly."
+                )
             if not integral and not np.all(np.equal(np.mod(trial, 1), 0)):
                 raise ValueError(
                     f"{where} contains non-integer values; spike counts must be whole numbers."
@@ -205,6 +226,24 @@ def unpad_trials(padded: np.ndarray, lengths: np.ndarray, ragged: bool):
     return [padded[i, :length] for i, length in enumerate(lengths)]
 
 
+def n_conditions(y, name: str = "y") -> int:
+    """Number of trials a condition ``y`` is given for; a clear error for a scalar.
+
+    Examples
+    --------
+    >>> n_conditions([[0.0, 1.0], [1.0, 0.0]])
+    2
+    """
+    if isinstance(y, np.ndarray) and y.ndim > 0:
+        return y.shape[0]
+    if not isinstance(y, (str, bytes, np.ndarray)) and hasattr(y, "__len__"):
+        return len(y)
+    raise TypeError(
+        f"{name} must hold one condition per trial (shape (n_trials,) or (n_trials, "
+        f"n_features), or a time series per trial), got a {type(y).__name__}."
+    )
+
+
 def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name: str = "y"):
     """Validate a condition ``y`` for ``n_trials`` trials.
 
@@ -212,6 +251,7 @@ def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name
     ``(n_trials, n_features)`` (a 1-D ``y`` becomes one feature) and ``"series"`` for a
     time series aligned to the bins (3-D array or ragged list matching ``lengths``).
     """
+    n_conditions(y, name)
     if not isinstance(y, np.ndarray):
         # A plain list of per-trial values (e.g. one angle per trial) reads as a 1-D/2-D
         # array; a list of 2-D series does not (ragged) and is checked as trials below.
@@ -221,6 +261,12 @@ def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name
             as_array = None
         if as_array is not None and as_array.dtype != object and as_array.ndim <= 2:
             y = as_array
+    if isinstance(y, np.ndarray) and y.dtype.kind in "USO" and y.ndim <= 2:
+        raise TypeError(
+            f"{name} holds {y.dtype} values such as {str(y.ravel()[0])!r}; conditions must be "
+            "numbers. Encode labels first (e.g. with sklearn.preprocessing.OneHotEncoder): "
+            "reading '2' as the number 2 would silently order classes that have no order."
+        )
     if isinstance(y, np.ndarray) and y.dtype != object and y.ndim <= 2:
         values = np.asarray(y, dtype=np.float64)
         if values.ndim == 1:

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend.autoencoder import AutoencoderModel, AutoencoderSpec
 from ._backend.device import torch_seed
-from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
+from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._validation import (
@@ -245,6 +245,7 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
     # ----------------------------------------------------------------------- fitting
 
     @fit_context(prefer_skip_nested_validation=False)
+    @restore_on_failure
     def fit(self, X, y=None):
         """Train the autoencoder on trials of spike counts.
 
@@ -265,6 +266,7 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         return self
 
     @fit_context(prefer_skip_nested_validation=False)
+    @restore_on_failure
     def fit_transform(self, X, y=None):
         """Train on ``X`` and return its latents, encoding the training trials once.
 

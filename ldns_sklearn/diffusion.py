@@ -15,12 +15,13 @@ from ._backend.device import torch_seed
 from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
 from ._backend.schedule import PREDICTIONS, SCHEDULES
-from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin
+from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
     check_condition,
     check_count,
     check_trials,
+    n_conditions,
     pad_trials,
     trial_lengths,
     valid_bins,
@@ -31,6 +32,12 @@ __all__ = ["LatentDiffusion"]
 # Standardised latents are clipped at ±CLIP standard deviations before training, as in the
 # paper's code: a few extreme bins would otherwise dominate the squared-error loss.
 CLIP = 5.0
+# The denoising targets (noise or velocity) of standardised latents have unit variance, so
+# predicting zero scores a loss of about 1; an epoch averaging 100 times that has diverged
+# (a loss can blow up by 1e25 and stay finite).
+DIVERGED_LOSS = 100.0
+# Fewest steps of the linear schedule: its largest beta, 20 / T, stays at most 0.2.
+MIN_LINEAR_STEPS = 100
 
 
 def _stacked_bins(trials) -> np.ndarray:
@@ -84,7 +91,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     noise_schedule : {"cosine", "linear"}, default="cosine"
         ``"cosine"`` (Nichol & Dhariwal 2021): defined through ``t / T``, so any ``T`` runs
         from nearly clean latents to pure noise. ``"linear"``: the DDPM betas of the paper
-        (1e-4 to 0.02 for ``T = 1000``, scaled by ``1000 / T`` otherwise).
+        (1e-4 to 0.02 for ``T = 1000``, scaled by ``1000 / T`` otherwise; needs ``T >= 100``).
     prediction : {"v", "epsilon"}, default="v"
         What the denoiser predicts: the velocity ``v = alpha_t eps - sigma_t z_0``
         (Salimans & Ho 2022), or the noise ``eps`` as in DDPM and the paper.
@@ -300,6 +307,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     # ----------------------------------------------------------------------- fitting
 
     @fit_context(prefer_skip_nested_validation=True)
+    @restore_on_failure
     def fit(self, Z, y=None):
         """Train the denoiser on latent trajectories.
 
@@ -318,7 +326,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         -------
         self : LatentDiffusion
         """
-        self._check_sampling_steps()
+        self._check_schedule()
         Z = check_trials(Z, name="Z")
         lengths = trial_lengths(Z)
         bins = _stacked_bins(Z)
@@ -366,7 +374,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             mask,
             trial,
             series,
-            self._training_config(ema_decay=self.ema_decay),
+            self._training_config(ema_decay=self.ema_decay, max_loss=DIVERGED_LOSS),
             device=self.device,
             seed=train_seed,
         )
@@ -376,7 +384,19 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self.best_epoch_ = result.best_epoch
         return self
 
+    def _check_schedule(self):
+        """Cross-parameter checks of the schedule, run before any training."""
+        self._check_sampling_steps()
+        if self.noise_schedule == "linear" and self.n_diffusion_steps < MIN_LINEAR_STEPS:
+            raise ValueError(
+                f"noise_schedule='linear' needs n_diffusion_steps >= {MIN_LINEAR_STEPS}, got "
+                f"{self.n_diffusion_steps}: its betas (the paper's, for T = 1000) scale as "
+                "1000 / T, and with fewer steps each step destroys too much of the signal for "
+                "Gaussian reverse steps. Use noise_schedule='cosine', sound for any T."
+            )
+
     def _check_sampling_steps(self):
+        # Also checked when sampling: set_params may change the sampler after fitting.
         if self.sampler != "ddpm" and self.n_sampling_steps > self.n_diffusion_steps:
             raise ValueError(
                 f"n_sampling_steps={self.n_sampling_steps} exceeds n_diffusion_steps="
@@ -442,7 +462,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
                 raise ValueError("n_samples is required when no condition y is given.")
             n_samples = check_count(n_samples, "n_samples")
         else:
-            n_rows = y.shape[0] if isinstance(y, np.ndarray) else len(y)
+            n_rows = n_conditions(y)
             if n_samples is None:
                 n_samples = n_rows
             elif check_count(n_samples, "n_samples") != n_rows:
@@ -477,6 +497,11 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             seed=torch_seed(rng),
             progress=bool(self.verbose),
         )
+        if not np.all(np.isfinite(z)):
+            raise FloatingPointError(
+                "The sampled latents are not finite: the denoiser is broken (e.g. a model "
+                "file with tampered weights). Refit it."
+            )
         z = z * self.latent_scale_ + self.latent_mean_
         if np.all(lengths == lengths[0]):
             return z

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import TrialInputMixin
+from ._estimator import TrialInputMixin, restore_on_failure
 from ._sklearn_compat import Interval, fit_context
 from ._validation import (
     check_trials,
@@ -36,6 +36,10 @@ from ._validation import (
 )
 
 __all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
+
+# Largest firing rate, in spikes per bin, that counts are drawn for: far above any neuron
+# (1e9 spikes in one bin), far below where NumPy's Poisson sampler and int64 counts fail.
+MAX_RATE = 1e9
 
 
 def check_rates(rates, *, name: str = "rates", n_channels: int | None = None):
@@ -55,6 +59,12 @@ def check_rates(rates, *, name: str = "rates", n_channels: int | None = None):
     for trial in rates if is_ragged(rates) else [rates]:
         if np.any(trial < 0):
             raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
+        if trial.size and trial.max() > MAX_RATE:
+            raise ValueError(
+                f"{name} reach {trial.max():.3g} spikes per bin, above {MAX_RATE:.0e}: no "
+                "neuron fires like that (a model producing such rates has diverged), and "
+                "counts drawn from them would overflow."
+            )
     return rates
 
 
@@ -106,6 +116,7 @@ class PoissonObservation(TrialInputMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {}
 
     @fit_context(prefer_skip_nested_validation=True)
+    @restore_on_failure
     def fit(self, counts, rates):
         """Validate ``counts`` and ``rates`` and record the number of neurons.
 
@@ -262,6 +273,7 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         return gain, bias, theta[2 * n_neurons :].reshape(n_neurons, self.history)
 
     @fit_context(prefer_skip_nested_validation=True)
+    @restore_on_failure
     def fit(self, counts, rates):
         """Fit the spike-history filter on observed counts and the rates that drive them.
 

@@ -298,6 +298,12 @@ def make_ldns_pipeline(
     n_latents = check_count(n_latents, "n_latents")
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}.")
+    for name, params in (("autoencoder_params", autoencoder_params),
+                         ("diffusion_params", diffusion_params)):
+        if params is not None and not isinstance(params, dict):
+            raise TypeError(
+                f"{name} must be a dict of parameters, got {type(params).__name__}."
+            )
     ae_preset, dm_preset = PRESETS[preset]
     ae_params = {"n_latents": n_latents, "random_state": random_state, **ae_preset}
     if observation is not None:

@@ -39,8 +39,6 @@ FITS_ON_2D_DATA = (
     "check_estimators_empty_data_messages",
     "check_pipeline_consistency",
     "check_estimators_nan_inf",
-    "check_estimator_sparse_array",
-    "check_estimator_sparse_matrix",
     "check_estimators_pickle",
     "check_f_contiguous_array_estimator",
     "check_methods_sample_order_invariance",

@@ -107,10 +107,9 @@ def test_denoiser_conditions_change_the_output():
 
 # ---------------------------------------------------------------- sklearn contract
 
-# sklearn's sparse-tag check fits on a 2-D sparse matrix, which is 2-D input too.
 @parametrize_with_checks(
     [tagged_as_2d(LatentDiffusion)(**tiny().get_params())],
-    expected_failed_checks=lambda est: expected_failures("check_estimator_sparse_tag"),
+    expected_failed_checks=lambda est: expected_failures(),
 )
 def test_sklearn_checks(estimator, check):
     check(estimator)
@@ -289,7 +288,9 @@ def test_samples_stay_in_the_training_range(sampler):
     [("linear", "epsilon"), ("cosine", "v"), ("cosine", "epsilon")],
 )
 def test_every_schedule_and_parameterisation_fits_and_samples(noise_schedule, prediction):
-    model = tiny(noise_schedule=noise_schedule, prediction=prediction).fit(smooth_latents())
+    model = tiny(
+        noise_schedule=noise_schedule, prediction=prediction, n_diffusion_steps=100
+    ).fit(smooth_latents())
     assert model.model_.spec.noise_schedule == noise_schedule
     assert model.model_.spec.prediction == prediction
     assert np.all(np.isfinite(model.sample(3, random_state=0)))
@@ -439,7 +440,8 @@ def test_time_series_condition_is_used():
 
 def test_models_saved_before_v_prediction_load_as_the_ddpm_they_were():
     """An exported spec without schedule/prediction fields (the first release's format)."""
-    model = tiny(noise_schedule="linear", prediction="epsilon").fit(smooth_latents())
+    model = tiny(noise_schedule="linear", prediction="epsilon", n_diffusion_steps=100)
+    model.fit(smooth_latents())
     exported = model.model_.export()
     for field in ("noise_schedule", "prediction"):
         del exported["spec"][field]

@@ -44,6 +44,8 @@ class TrainingConfig:
     validation_fraction: float = 0.0
     early_stopping_patience: int | None = None
     ema_decay: float | None = None
+    # An epoch's mean loss above this means training diverged, even if it stays finite.
+    max_loss: float | None = None
     verbose: bool = False
     description: str = "training"
 
@@ -109,6 +111,15 @@ def _check_finite(loss: torch.Tensor, epoch: int, description: str) -> float:
             "Lower learning_rate or check the input for extreme values."
         )
     return value
+
+
+def _check_weights(state: dict, description: str) -> None:
+    for name, value in state.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise FloatingPointError(
+                f"{description}: the weight {name!r} is not finite after training; training "
+                "diverged. Lower learning_rate or check the input for extreme values."
+            )
 
 
 def evaluate(model, loss_fn: LossFn, tensors, batch_size, device, generator) -> float:
@@ -189,6 +200,12 @@ def train(
                 ema.update_parameters(model)
             total += loss_value * len(batch[0])
             seen += len(batch[0])
+        if config.max_loss is not None and total / seen > config.max_loss:
+            raise FloatingPointError(
+                f"{config.description}: the mean loss of epoch {epoch} is {total / seen:.3g}, "
+                f"above {config.max_loss:g}; training diverged. Lower learning_rate or check "
+                "the input for extreme values."
+            )
         record = {
             "epoch": epoch,
             "train_loss": total / seen,
@@ -226,5 +243,10 @@ def train(
             result.ema_state = best_state
     elif ema is not None:
         result.ema_state = copy.deepcopy(ema.module.state_dict())
+    # A finite loss does not prove finite weights (an overflow in one step can leave NaN in
+    # a parameter the loss no longer reaches): never hand back a broken network.
+    _check_weights(model.state_dict(), config.description)
+    if result.ema_state is not None:
+        _check_weights(result.ema_state, config.description)
     model.eval()
     return result
