@@ -295,7 +295,9 @@ def _build_trials(counts, width, origin, units, annotations):
     return trials
 
 
-def counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s, units=None, annotations=None):
+def counts_to_spiketrains(
+    counts, bin_size, t_start=0 * pq.s, units=None, annotations=None, max_spikes=10**8
+):
     """Turn binned spike counts into trials of :class:`neo.SpikeTrain`.
 
     The ``k`` spikes of a bin are spread evenly inside it, at
@@ -318,6 +320,9 @@ def counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s, units=None, annota
         Time units of the trains; by default those of ``bin_size``.
     annotations : dict, optional
         Extra annotations for every train (values must be types Neo accepts).
+    max_spikes : int or None, default=10**8
+        Refuse counts holding more spikes than this (10**8 spike times take 0.8 GB, and a
+        diverged model can ask for far more); None converts whatever it is given.
 
     Returns
     -------
@@ -329,8 +334,8 @@ def counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s, units=None, annota
     Raises
     ------
     ValueError
-        If counts are negative, not whole, NaN or empty, or ``annotations`` uses one of
-        the keys above.
+        If counts are negative, not whole, NaN or empty, hold more than ``max_spikes``
+        spikes, or ``annotations`` uses one of the keys above.
     TypeError
         If ``bin_size``, ``t_start`` or ``units`` is not a time quantity.
 
@@ -354,6 +359,14 @@ def counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s, units=None, annota
     units = _check_units(units, bin_size)
     annotations = _check_annotations(annotations)
     counts = check_trials(counts, name="counts", counts=True, dtype=np.int64)
+    trials = [counts] if isinstance(counts, np.ndarray) else counts
+    n_spikes = sum(int(trial.sum()) for trial in trials)
+    if max_spikes is not None and n_spikes > max_spikes:
+        raise ValueError(
+            f"counts hold {n_spikes:.3g} spikes, more than max_spikes={max_spikes:.3g}; as "
+            f"spike trains they would need at least {8 * n_spikes / 1e9:.3g} GB. Pass "
+            "max_spikes=None to convert them anyway."
+        )
     return _trials_from_counts(
         counts,
         bin_size.rescale(units).item(),
