@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import math
 import os
 import warnings
 import zipfile
@@ -108,8 +109,14 @@ _REGISTRY = {
     ),
 }
 _NAMES = {saved.cls: name for name, saved in _REGISTRY.items()}
-# Exponents allowed in unit strings: quantities evaluates them, and 10**10**10 would hang.
+# Limits of unit strings, which quantities evaluates: exponents, the order of magnitude of
+# any sub-expression (a float's range), and the length of the text.
 _MAX_UNIT_POWER = 100
+_MAX_UNIT_LOG10 = 300.0
+_MAX_UNIT_TEXT = 200
+# A zip member may not claim to inflate to more than this many times its compressed size
+# (deflate's own limit is about 1032), so a small file can never allocate a large array.
+_MAX_INFLATION = 1100
 
 
 # ---------------------------------------------------------------------------- classes
@@ -134,33 +141,44 @@ def _registered(name) -> _Saved:
 
 
 def _check_unit_expression(text: str) -> None:
-    """Allow only names, numbers, * / ** with small exponents (quantities evals units)."""
+    """Refuse a unit expression unless it is small: names, numbers, ``* / **``.
+
+    quantities evaluates the expression of a compound unit, so it is checked here first,
+    without evaluating it: every sub-expression's order of magnitude is bounded in log
+    space (``((9**100)**100)**100`` would otherwise make Python compute a number of a
+    billion digits), exponents are plain numbers, and the text is short.
+    """
+    if len(text) > _MAX_UNIT_TEXT:
+        raise ValueError(f"malformed units {text[:40]!r}... (too long).")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"malformed units {text!r} in model file.") from error
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp):
-            if not isinstance(node.op, (ast.Mult, ast.Div, ast.Pow)):
-                raise ValueError(f"malformed units {text!r} in model file.")
-            if isinstance(node.op, ast.Pow):
-                exponent = node.right
-                if isinstance(exponent, ast.UnaryOp):
-                    exponent = exponent.operand
-                if not (
-                    isinstance(exponent, ast.Constant)
-                    and isinstance(exponent.value, (int, float))
-                    and abs(exponent.value) <= _MAX_UNIT_POWER
-                ):
-                    raise ValueError(f"malformed units {text!r} in model file.")
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise ValueError(f"malformed units {text!r} in model file.")
-        elif isinstance(node, ast.Constant):
-            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
-                raise ValueError(f"malformed units {text!r} in model file.")
-        elif not isinstance(node, (ast.Expression, ast.Name, ast.Load, ast.operator)):
-            raise ValueError(f"malformed units {text!r} in model file.")
+        raise ValueError(f"malformed units {text!r}.") from error
+
+    def magnitude(node) -> float:
+        """log10 of the largest absolute value the node can take (0 for a unit name)."""
+        if isinstance(node, ast.Name):
+            return 0.0
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            value = abs(float(node.value))
+            return math.log10(value) if value > 0 else 0.0
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return magnitude(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+            return magnitude(node.left) + magnitude(node.right)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = node.right
+            if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, (ast.USub, ast.UAdd)):
+                exponent = exponent.operand
+            if not (isinstance(exponent, ast.Constant) and type(exponent.value) in (int, float)):
+                raise ValueError(f"malformed units {text!r}.")
+            if abs(exponent.value) > _MAX_UNIT_POWER:
+                raise ValueError(f"malformed units {text!r}.")
+            return magnitude(node.left) * abs(exponent.value)
+        raise ValueError(f"malformed units {text!r}.")
+
+    if magnitude(tree.body) > _MAX_UNIT_LOG10:
+        raise ValueError(f"malformed units {text!r} (magnitude too large).")
 
 
 def _encode_units(quantity) -> list:
@@ -176,7 +194,7 @@ def _encode_units(quantity) -> list:
 
 def _decode_units(units) -> Dimensionality:
     if not isinstance(units, list):
-        raise ValueError("malformed units in model file.")
+        raise ValueError("malformed units.")
     dims = {}
     for pair in units:
         if (
@@ -186,19 +204,19 @@ def _decode_units(units) -> Dimensionality:
             or type(pair[1]) not in (int, float)
             or abs(pair[1]) > _MAX_UNIT_POWER
         ):
-            raise ValueError(f"malformed units {units!r} in model file.")
+            raise ValueError(f"malformed units {units!r}.")
         name, power = pair
         compound = name.startswith("(") and name.endswith(")")
         expression = name[1:-1] if compound else name
         if not compound and not name.isidentifier():
-            raise ValueError(f"malformed units {name!r} in model file.")
+            raise ValueError(f"malformed units {name!r}.")
         _check_unit_expression(expression)
         try:
             unit = pq.CompoundUnit(expression) if compound else pq.unit_registry[expression]
         except LookupError as error:
-            raise ValueError(f"unknown units {name!r} in model file.") from error
+            raise ValueError(f"unknown units {name!r}.") from error
         if not isinstance(unit, pq.UnitQuantity):
-            raise ValueError(f"malformed units {name!r} in model file.")
+            raise ValueError(f"malformed units {name!r}.")
         dims[unit] = power
     return Dimensionality(dims)
 
@@ -333,18 +351,12 @@ class _Decoder:
     def _array(self, node):
         key = node.get("key")
         if not isinstance(key, str) or key == _HEADER_KEY or key not in self.archive.files:
-            raise ValueError(f"malformed model file: no array member {key!r}.")
+            raise ValueError(f"no array member {key!r}.")
+        _check_member(self.archive.zip, key)
         try:
-            array = self.archive[key]
-        except ValueError as error:
-            # np.load(allow_pickle=False) refuses object arrays: a tampered file.
-            raise ValueError(
-                f"refusing to load array {key!r}: it needs pickle to load (an object array), "
-                "which a file written by save_model never contains."
-            ) from error
-        if array.dtype.kind not in _ARRAY_KINDS:
-            raise ValueError(f"refusing to load array {key!r} of dtype {array.dtype}.")
-        return array
+            return self.archive[key]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"array member {key!r} cannot be read ({error}).") from error
 
     def decode(self, node):
         if node is None or type(node) in (bool, int, float, str):
@@ -352,14 +364,14 @@ class _Decoder:
         if isinstance(node, list):
             return [self.decode(item) for item in node]
         if not isinstance(node, dict):
-            raise ValueError(f"malformed model file: unexpected {type(node).__name__}.")
+            raise ValueError(f"unexpected {type(node).__name__} in the document.")
         kind = node.get("__type__")
         if kind == "array":
             return self._array(node)
         if kind == "scalar":
             array = self._array(node)
             if array.ndim != 0:
-                raise ValueError("malformed model file: a scalar stored as a non-0-d array.")
+                raise ValueError("a scalar stored as a non-0-d array.")
             return array[()]
         if kind == "quantity":
             array = self._array(node)
@@ -378,7 +390,7 @@ class _Decoder:
             unknown = sorted(names - saved.parameters - saved.fitted - saved.legacy)
             if unknown:
                 raise ValueError(
-                    f"malformed model file: {name} has no parameter or fitted attribute "
+                    f"{name} has no parameter or fitted attribute "
                     f"{unknown}."
                 )
             state = self.decode(state_node)
@@ -388,19 +400,60 @@ class _Decoder:
                 default = signature.parameters[parameter].default
                 if default is inspect.Parameter.empty:
                     raise ValueError(
-                        f"malformed model file: {name} lacks its parameter {parameter!r}."
+                        f"{name} lacks its parameter {parameter!r}."
                     )
                 state[parameter] = default
             estimator = saved.cls.__new__(saved.cls)
             estimator.__setstate__(state)
             return estimator
-        raise ValueError(f"malformed model file: unknown node type {kind!r}.")
+        raise ValueError(f"unknown node type {kind!r}.")
+
+
+def _check_member(archive: zipfile.ZipFile, key: str) -> None:
+    """Check a ``.npy`` member's header against the zip entry before anything is allocated.
+
+    The header declares the array's dtype and shape; the zip entry its stored and inflated
+    sizes. A member is read only if its dtype loads without pickle and its declared bytes
+    are exactly what the entry inflates to, which may be at most ``_MAX_INFLATION`` times
+    what it occupies in the file.
+    """
+    info = archive.getinfo(f"{key}.npy")
+    if info.file_size > _MAX_INFLATION * max(info.compress_size, 1) + 4096:
+        raise ValueError(
+            f"array member {key!r} claims to inflate from {info.compress_size} to "
+            f"{info.file_size} bytes, more than any array compresses."
+        )
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(member)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(
+                f"array member {key!r} has no valid .npy header ({error})."
+            ) from error
+        offset = member.tell()
+    if dtype.hasobject or dtype.kind not in _ARRAY_KINDS:
+        raise ValueError(
+            f"array member {key!r} has dtype {dtype}, which needs pickle to load; a file "
+            "written by save_model never contains one."
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    if offset + declared != info.file_size:
+        raise ValueError(
+            f"array member {key!r} declares {declared} bytes of data but holds "
+            f"{info.file_size - offset}."
+        )
 
 
 def _field(node, name, kind):
     value = node.get(name)
     if not isinstance(value, kind):
-        raise ValueError(f"malformed model file: {name!r} of a {node.get('__type__')} node.")
+        raise ValueError(f"the {name!r} of a {node.get('__type__')} node is malformed.")
     return value
 
 
@@ -499,8 +552,11 @@ def load_model(path):
     Raises
     ------
     ValueError
-        If the file is not a model file, was written in an unknown format version, names
-        a class that is not allowed, or holds data that would need pickle to load.
+        ``"<path> is not a valid ldns_sklearn model file: <why>"`` for anything wrong with
+        the file: not a model file, an unknown format version, a class or attribute that
+        is not allowed, data that would need pickle, units that are not plain units,
+        arrays whose declared size does not match the file, corrupt or truncated members.
+        Checks run before anything large is allocated or evaluated.
 
     Warns
     -----
@@ -528,55 +584,61 @@ def load_model(path):
     True
     """
     try:
+        return _load(path)
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        # Whatever a tampered file makes fail (our checks, NumPy, zipfile, quantities), the
+        # user gets one kind of error that names the file and the reason.
+        why = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path!r} is not a valid ldns_sklearn model file: {why}") from error
+
+
+def _load(path):
+    try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(
-            f"{path!r} is not an ldns_sklearn model file (np.load without pickle failed: {error})."
-        ) from error
+        raise ValueError(f"np.load without pickle failed ({error}).") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path!r} is not an ldns_sklearn model file (a single .npy array).")
+        raise ValueError("it is a single .npy array, not a model archive.")
     with archive:
-        document = _read_document(archive, path)
+        document = _read_document(archive)
         version = document.get("ldns_sklearn_version")
         if version != __version__:
             warnings.warn(
                 f"{path!r} was saved with ldns_sklearn {version}; this is "
                 f"{__version__}. Check the loaded model before relying on it.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         root = document.get("estimator")
         if not isinstance(root, dict) or root.get("__type__") != "estimator":
-            raise ValueError("malformed model file: the document holds no estimator.")
+            raise ValueError("the document holds no estimator.")
         try:
             return _Decoder(archive).decode(root)
         except RecursionError as error:
-            raise ValueError("malformed model file: nested too deeply.") from error
+            raise ValueError("the document is nested too deeply.") from error
 
 
-def _read_document(archive, path) -> dict:
+def _read_document(archive) -> dict:
     if _HEADER_KEY not in archive.files:
-        raise ValueError(
-            f"{path!r} is not an ldns_sklearn model file (no {_HEADER_KEY!r} member)."
-        )
-    try:
-        header = archive[_HEADER_KEY]
-    except ValueError as error:
-        raise ValueError(f"refusing to load {path!r}: its header needs pickle.") from error
+        raise ValueError(f"it has no {_HEADER_KEY!r} member.")
+    _check_member(archive.zip, _HEADER_KEY)
+    header = archive[_HEADER_KEY]
     if header.dtype.kind != "U" or header.ndim != 0:
-        raise ValueError(f"malformed model file {path!r}: the header is not a string.")
+        raise ValueError("its header is not a string.")
     try:
         document = json.loads(str(header[()]))
     except (json.JSONDecodeError, RecursionError) as error:
-        raise ValueError(f"malformed model file {path!r}: invalid JSON header.") from error
+        raise ValueError("its header is not valid JSON.") from error
     if not isinstance(document, dict) or document.get("format") != _FORMAT_NAME:
-        raise ValueError(f"{path!r} is not an ldns_sklearn model file.")
+        raise ValueError("its header does not describe an ldns_sklearn model.")
     version = document.get("format_version")
     if version != FORMAT_VERSION or type(version) is not int:
         raise ValueError(
-            f"{path!r} uses model file format version {version!r} (written by ldns_sklearn "
+            f"it uses model file format version {version!r} (written by ldns_sklearn "
             f"{document.get('ldns_sklearn_version')}); this ldns_sklearn reads version "
             f"{FORMAT_VERSION} only. Load it with the ldns_sklearn version that wrote it."
         )

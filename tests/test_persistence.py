@@ -1,10 +1,13 @@
 """save_model / load_model: exact round trips, and files that load without pickle."""
 
+import io
 import json
 import math
 import pickle
 import re
 import sys
+import time
+import warnings
 import zipfile
 
 import neo
@@ -422,11 +425,11 @@ def test_other_library_version_warns_but_loads(tmp_path):
 def test_files_that_are_not_models_are_refused(tmp_path):
     pickled = tmp_path / "model.pkl"
     pickled.write_bytes(pickle.dumps(SpikeTrainBinner()))
-    with pytest.raises(ValueError, match="not an ldns_sklearn model file"):
+    with pytest.raises(ValueError, match="is not a valid ldns_sklearn model file"):
         load_model(pickled)
     plain = tmp_path / "plain.npz"
     np.savez(plain, weights=np.ones(3))
-    with pytest.raises(ValueError, match="not an ldns_sklearn model file"):
+    with pytest.raises(ValueError, match="is not a valid ldns_sklearn model file"):
         load_model(plain)
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.npz")
@@ -503,3 +506,69 @@ def test_attributes_that_would_not_be_saved_are_refused(pipeline, tmp_path):
 def test_only_estimators_are_saved(tmp_path):
     with pytest.raises(TypeError, match="expects a scikit-learn estimator"):
         save_model({"weights": np.ones(3)}, tmp_path / "model.npz")
+
+
+# ------------------------------------------------------------- files that lie, refused fast
+
+
+def _refused_quickly(path, match):
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="is not a valid ldns_sklearn model file: .*" + match):
+        load_model(path)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_nested_powers_in_units_are_refused_without_evaluating_them(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+
+    def bomb(document):
+        node = document["estimator"]["state"]["items"]["bin_size"]
+        node["units"] = [["(((((9**100)**100)**100)**100)*s)", 1]]
+
+    rewrite(path, bomb)
+    _refused_quickly(path, "magnitude too large")
+
+
+def test_an_array_declared_larger_than_its_member_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+    with np.load(path, allow_pickle=False) as archive:
+        key = next(key for key in archive.files if key != HEADER)
+    # A valid .npy header declaring 5 GiB of float64, followed by 16 bytes of data.
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (5 * 2**27,)}
+    )
+    with zipfile.ZipFile(path, "a") as archive:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # duplicate member name
+            archive.writestr(f"{key}.npy", header.getvalue() + bytes(16))
+    _refused_quickly(path, "declares 5368709120 bytes")
+
+
+def test_a_truncated_member_is_reported_as_such(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
+                             device="cpu", random_state=0).fit(np.ones((2, 6, 3))), path)
+    with np.load(path, allow_pickle=False) as archive:
+        members = {key: archive[key] for key in archive.files}
+    key = max((k for k in members if k != HEADER), key=lambda k: members[k].nbytes)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in members.items():
+            data = io.BytesIO()
+            np.save(data, array)
+            content = data.getvalue()
+            archive.writestr(f"{name}.npy", content[:-8] if name == key else content)
+    _refused_quickly(path, f"array member {key!r} declares")
+
+
+def test_a_state_key_that_would_replace_a_method_is_refused(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+
+    def add_method(document):
+        document["estimator"]["state"]["items"]["transform"] = "gotcha"
+
+    rewrite(path, add_method)
+    _refused_quickly(path, r"no parameter or fitted attribute \['transform'\]")

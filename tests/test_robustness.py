@@ -141,7 +141,7 @@ def test_counts_beyond_int64_are_refused_not_wrapped(huge):
     "labels", [["0", "1", "2", "0"], np.array(["a", "b", "a", "b"])], ids=["numeric", "words"]
 )
 def test_string_conditions_are_refused_with_advice(labels):
-    with pytest.raises(TypeError, match="conditions must be numbers.*OneHotEncoder"):
+    with pytest.raises(TypeError, match=r"conditions must be numbers.*OneHotEncoder"):
         LatentDiffusion(**DM).fit(latents(4), labels)
 
 
