@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -18,6 +19,9 @@ TRAINING_CONSTRAINTS = {
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "warm_start": ["boolean"],
+    "checkpoint_dir": [str, os.PathLike, None],
+    "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     # Checked by resolve_device, which also knows whether CUDA is present.
     "device": "no_validation",
     "random_state": ["random_state"],

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend.autoencoder import AutoencoderModel, AutoencoderSpec
 from ._backend.device import torch_seed
+from ._checkpoint import checkpointing, fingerprint
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
@@ -83,6 +84,19 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         Fraction of trials held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` continues training the fitted
+        network for ``max_epochs`` more epochs (with a fresh optimizer and learning-rate
+        schedule) instead of starting anew; ``history_`` grows. The data must have the
+        fitted shape.
+    checkpoint_dir : str, path or None, default=None
+        Directory for training checkpoints. Every ``checkpoint_every`` epochs and at the
+        end, the whole training state is saved there (atomically, in the safe format of
+        :func:`~ldns_sklearn.save_model`). A ``fit`` with the same data and parameters
+        resumes from the checkpoint (after a crash or a kill) and ends, on the CPU, in the
+        same model as an uninterrupted fit; a checkpoint of another run is refused.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
     score_mask_prob : float, default=0.2
         Fraction of (bin, neuron) entries that :meth:`score` hides from the encoder and
         scores alone (the co-smoothing idea of the Neural Latents Benchmark), so the score
@@ -116,7 +130,7 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         Per-epoch training record (``train_loss``, ``val_loss`` with early stopping,
         ``learning_rate``, ``seconds``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (over all fits, with ``warm_start``).
     best_epoch_ : int or None
         Epoch whose weights were kept (early stopping), else None.
     observation_ : estimator
@@ -178,6 +192,9 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
         observation=None,
         bin_size=None,
         device="auto",
@@ -201,6 +218,9 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.observation = observation
         self.bin_size = bin_size
         self.device = device
@@ -301,7 +321,18 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         )
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
-        model = AutoencoderModel(spec, seed=init_seed)
+        warm = self.warm_start and hasattr(self, "model_")
+        if warm:
+            if self.model_.spec != spec:
+                raise ValueError(
+                    f"warm_start=True continues the fitted network {self.model_.spec}, but "
+                    f"this data and these parameters need {spec}; set warm_start=False."
+                )
+            # A copy: the fitted model stays as it was if this fit fails.
+            model = AutoencoderModel.from_export(self.model_.export())
+        else:
+            model = AutoencoderModel(spec, seed=init_seed)
+        run = fingerprint(self, (padded, lengths), model.export()["weights"], train_seed)
         result = model.fit(
             padded,
             lengths,
@@ -311,10 +342,11 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
             mask_prob=self.mask_prob,
             l2_penalty=self.l2_penalty,
             smoothness_penalty=self.smoothness_penalty,
+            checkpointing=checkpointing(self, run),
         )
         self.model_ = model
-        self.history_ = result.history
-        self.n_iter_ = len(result.history)
+        self.history_ = (list(self.history_) if warm else []) + result.history
+        self.n_iter_ = len(self.history_)
         self.best_epoch_ = result.best_epoch
 
         observation = self.observation

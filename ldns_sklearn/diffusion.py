@@ -15,6 +15,7 @@ from ._backend.device import torch_seed
 from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
 from ._backend.schedule import PREDICTIONS, SCHEDULES
+from ._checkpoint import checkpointing, fingerprint
 from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
@@ -131,6 +132,19 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         Fraction of trials held out when ``early_stopping`` is True.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
+    warm_start : bool, default=False
+        If True and the estimator is fitted, ``fit`` continues training the fitted
+        network for ``max_epochs`` more epochs (with a fresh optimizer and learning-rate
+        schedule) instead of starting anew; ``history_`` grows. The data must have the
+        fitted shape. The standardisation of the latents learnt by the first fit is kept.
+    checkpoint_dir : str, path or None, default=None
+        Directory for training checkpoints. Every ``checkpoint_every`` epochs and at the
+        end, the whole training state is saved there (atomically, in the safe format of
+        :func:`~ldns_sklearn.save_model`). A ``fit`` with the same data and parameters
+        resumes from the checkpoint (after a crash or a kill) and ends, on the CPU, in the
+        same model as an uninterrupted fit; a checkpoint of another run is refused.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
     sample_batch_size : int, default=256
         Trials denoised at once by :meth:`sample`; bounds the memory of sampling.
     device : str, default="auto"
@@ -162,7 +176,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         Per-epoch training record (``train_loss``, ``val_loss`` with early stopping,
         ``learning_rate``, ``seconds``).
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (over all fits, with ``warm_start``).
     best_epoch_ : int or None
         Epoch whose weights were kept (early stopping), else None.
     model_ : object
@@ -223,6 +237,9 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_dir=None,
+        checkpoint_every=10,
         sample_batch_size=256,
         device="auto",
         random_state=None,
@@ -245,6 +262,9 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.sample_batch_size = sample_batch_size
         self.device = device
         self.random_state = random_state
@@ -327,29 +347,14 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self : LatentDiffusion
         """
         self._check_schedule()
-        Z = check_trials(Z, name="Z")
+        warm = self.warm_start and hasattr(self, "model_")
+        Z = check_trials(Z, name="Z", n_channels=self.n_latents_ if warm else None)
         lengths = trial_lengths(Z)
-        bins = _stacked_bins(Z)
-        scaler = StandardScaler().fit(bins)
-        self.n_latents_ = bins.shape[1]
-        self.latent_mean_, self.latent_scale_ = scaler.mean_, scaler.scale_
-        standardised = scaler.transform(bins)
-        self.clipped_fraction_ = float(np.mean(np.abs(standardised) > CLIP))
-        clipped = np.clip(standardised, -CLIP, CLIP)
-        self.latent_range_ = scaler.inverse_transform(
-            np.stack([clipped.min(axis=0), clipped.max(axis=0)])
-        )
-        self.train_lengths_ = lengths
-
-        self.condition_kind_, self.n_condition_features_ = None, 0
-        kind = values = None
-        if y is not None:
-            kind, values = check_condition(y, len(lengths), lengths)
-            self.condition_kind_ = kind
-            self.condition_scaler_ = StandardScaler().fit(
-                values if kind == "trial" else _stacked_bins(values)
-            )
-            self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
+        if warm:
+            # Continue the fitted network in the units it was trained in.
+            kind, values = self._check_y(y, len(lengths), lengths, "Z")
+        else:
+            kind, values = self._learn_standardisation(Z, y, lengths)
 
         z, mask = self._standardised_latents(Z)
         trial, series = self._scaled_conditions(kind, values)
@@ -368,7 +373,19 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
                 self.n_condition_features_ if self.condition_kind_ == "series" else 0
             ),
         )
-        model = LatentDiffusionModel(spec, seed=init_seed)
+        if warm:
+            if self.model_.spec != spec:
+                raise ValueError(
+                    f"warm_start=True continues the fitted denoiser {self.model_.spec}, but "
+                    f"these parameters need {spec}; set warm_start=False."
+                )
+            # A copy: the fitted model stays as it was if this fit fails.
+            model = LatentDiffusionModel.from_export(self.model_.export())
+        else:
+            model = LatentDiffusionModel(spec, seed=init_seed)
+        run = fingerprint(
+            self, (z, mask, trial, series), model.export()["weights"], train_seed
+        )
         result = model.fit(
             z,
             mask,
@@ -377,12 +394,38 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
             self._training_config(ema_decay=self.ema_decay, max_loss=DIVERGED_LOSS),
             device=self.device,
             seed=train_seed,
+            checkpointing=checkpointing(self, run),
         )
         self.model_ = model
-        self.history_ = result.history
-        self.n_iter_ = len(result.history)
+        self.train_lengths_ = lengths
+        self.history_ = (list(self.history_) if warm else []) + result.history
+        self.n_iter_ = len(self.history_)
         self.best_epoch_ = result.best_epoch
         return self
+
+    def _learn_standardisation(self, Z, y, lengths):
+        """Fit the latent and condition scalers; ``(kind, values)`` of the checked ``y``."""
+        bins = _stacked_bins(Z)
+        scaler = StandardScaler().fit(bins)
+        self.n_latents_ = bins.shape[1]
+        self.latent_mean_, self.latent_scale_ = scaler.mean_, scaler.scale_
+        standardised = scaler.transform(bins)
+        self.clipped_fraction_ = float(np.mean(np.abs(standardised) > CLIP))
+        clipped = np.clip(standardised, -CLIP, CLIP)
+        self.latent_range_ = scaler.inverse_transform(
+            np.stack([clipped.min(axis=0), clipped.max(axis=0)])
+        )
+
+        self.condition_kind_, self.n_condition_features_ = None, 0
+        kind = values = None
+        if y is not None:
+            kind, values = check_condition(y, len(lengths), lengths)
+            self.condition_kind_ = kind
+            self.condition_scaler_ = StandardScaler().fit(
+                values if kind == "trial" else _stacked_bins(values)
+            )
+            self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
+        return kind, values
 
     def _check_schedule(self):
         """Cross-parameter checks of the schedule, run before any training."""

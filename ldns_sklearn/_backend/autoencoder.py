@@ -23,7 +23,7 @@ import torch
 
 from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout
 from .device import autocast, make_generator, resolve_device, seeded
-from .training import TrainingConfig, TrainingResult, train
+from .training import Checkpointing, TrainingConfig, TrainingResult, train
 from .weights import export_weights, load_weights
 
 
@@ -62,6 +62,7 @@ class AutoencoderModel:
         mask_prob: float,
         l2_penalty: float,
         smoothness_penalty: float,
+        checkpointing: Checkpointing | None = None,
     ) -> TrainingResult:
         """Train on padded ``counts`` (``lengths=None``: no trial is padded)."""
         n_bins = counts.shape[1]
@@ -84,6 +85,7 @@ class AutoencoderModel:
             config,
             device=resolve_device(device),
             generator=make_generator(seed),
+            checkpointing=checkpointing,
         )
         self.network.eval()
         return result

@@ -22,7 +22,7 @@ from .denoiser import Denoiser
 from .device import autocast, make_generator, resolve_device, seeded
 from .samplers import sample
 from .schedule import NoiseSchedule, denoising_loss
-from .training import TrainingConfig, TrainingResult, evaluate, train
+from .training import Checkpointing, TrainingConfig, TrainingResult, evaluate, train
 from .weights import export_weights, load_weights
 
 # Time steps at which ``score`` evaluates the denoising loss: evenly spread over the
@@ -123,6 +123,7 @@ class LatentDiffusionModel:
         *,
         device: str,
         seed: int,
+        checkpointing: Checkpointing | None = None,
     ) -> TrainingResult:
         """Train on standardised latents; afterwards the network holds the EMA weights."""
         resolved = resolve_device(device)
@@ -134,6 +135,7 @@ class LatentDiffusionModel:
             config,
             device=resolved,
             generator=make_generator(seed),
+            checkpointing=checkpointing,
         )
         if result.ema_state is not None:
             # Sampling and scoring use the averaged weights (as DDPM and the paper do).

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
@@ -48,6 +49,23 @@ class TrainingConfig:
     max_loss: float | None = None
     verbose: bool = False
     description: str = "training"
+
+
+@dataclass
+class Checkpointing:
+    """How :func:`train` saves its state and resumes from it.
+
+    Every ``every`` epochs, and once when training ends, ``save(state)`` receives the whole
+    training state as plain values (NumPy arrays, numbers, str, lists, tuples, dicts with
+    str keys): weights, optimizer, learning-rate schedule, EMA, the random generator,
+    history and early-stopping bookkeeping. Given such a state as ``resume``, training
+    continues after the epoch it was saved at and ends, on the CPU, in the same model as an
+    uninterrupted run.
+    """
+
+    every: int
+    save: Callable[[dict], None]
+    resume: dict | None = None
 
 
 @dataclass
@@ -113,6 +131,30 @@ def _check_finite(loss: torch.Tensor, epoch: int, description: str) -> float:
     return value
 
 
+def _to_plain(obj):
+    """A state dict as plain values: tensors become arrays, int keys become str keys."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy().copy()
+    if isinstance(obj, dict):
+        return {str(key): _to_plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_plain(value) for value in obj)
+    return obj
+
+
+def _weights(arrays: dict) -> dict:
+    return {name: torch.from_numpy(np.array(value)) for name, value in arrays.items()}
+
+
+def _optimizer_state(plain: dict) -> dict:
+    """Inverse of :func:`_to_plain` for an optimizer: per-parameter state under int keys."""
+    state = {
+        int(key): {name: torch.from_numpy(np.array(v)) for name, v in values.items()}
+        for key, values in plain["state"].items()
+    }
+    return {"state": state, "param_groups": plain["param_groups"]}
+
+
 def _check_weights(state: dict, description: str) -> None:
     for name, value in state.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
@@ -144,12 +186,14 @@ def train(
     *,
     device: torch.device,
     generator: torch.Generator,
+    checkpointing: Checkpointing | None = None,
 ) -> TrainingResult:
     """Train ``model`` in place on ``tensors`` (all indexed by sample along dim 0).
 
     With a validation split, the weights of the epoch with the lowest validation loss are
     restored at the end, and training stops after ``early_stopping_patience`` epochs
-    without improvement.
+    without improvement. With ``checkpointing``, the state is saved along the way and a
+    saved state is resumed from (see :class:`Checkpointing`).
     """
     n_samples = len(tensors[0])
     n_val = math.floor(config.validation_fraction * n_samples)
@@ -178,9 +222,40 @@ def train(
 
     result = TrainingResult()
     best_val, best_state, epochs_without_improvement = math.inf, None, 0
-    progress = tqdm(
-        range(config.max_epochs), desc=config.description, disable=not config.verbose, leave=False
-    )
+    start_epoch, finished = 0, False
+    resume = checkpointing.resume if checkpointing is not None else None
+    if resume is not None:
+        model.load_state_dict(_weights(resume["model"]))
+        optimizer.load_state_dict(_optimizer_state(resume["optimizer"]))
+        scheduler.load_state_dict(resume["scheduler"])
+        if ema is not None:
+            ema.load_state_dict(_weights(resume["ema"]))
+        generator.set_state(torch.from_numpy(np.array(resume["generator"])))
+        result.history = list(resume["history"])
+        result.best_epoch = resume["best_epoch"]
+        best_val = resume["best_val"]
+        best_state = None if resume["best_state"] is None else _weights(resume["best_state"])
+        epochs_without_improvement = resume["epochs_without_improvement"]
+        start_epoch, finished = resume["next_epoch"], resume["finished"]
+
+    def state(next_epoch: int, done: bool) -> dict:
+        return {
+            "next_epoch": next_epoch,
+            "finished": done,
+            "model": _to_plain(model.state_dict()),
+            "optimizer": _to_plain(optimizer.state_dict()),
+            "scheduler": _to_plain(scheduler.state_dict()),
+            "ema": None if ema is None else _to_plain(ema.state_dict()),
+            "generator": generator.get_state().numpy().copy(),
+            "history": [dict(record) for record in result.history],
+            "best_epoch": result.best_epoch,
+            "best_val": best_val,
+            "best_state": None if best_state is None else _to_plain(best_state),
+            "epochs_without_improvement": epochs_without_improvement,
+        }
+
+    epochs = range(config.max_epochs if finished else start_epoch, config.max_epochs)
+    progress = tqdm(epochs, desc=config.description, disable=not config.verbose, leave=False)
     for epoch in progress:
         started = time.perf_counter()
         model.train()
@@ -228,13 +303,18 @@ def train(
                 epochs_without_improvement += 1
         result.history.append(record)
         progress.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
-        if (
+        stop = (
             config.early_stopping_patience is not None
             and val_data is not None
             and epochs_without_improvement >= config.early_stopping_patience
-        ):
+        )
+        if stop:
             break
+        if checkpointing is not None and (epoch + 1) % checkpointing.every == 0:
+            checkpointing.save(state(epoch + 1, False))
     progress.close()
+    if checkpointing is not None and not finished:
+        checkpointing.save(state(config.max_epochs, True))
 
     if best_state is not None:
         # Restore the best epoch; with EMA the best state is of the averaged weights.

@@ -1,0 +1,118 @@
+"""Training checkpoints on disk: written atomically in the safe format, resumed by ``fit``.
+
+An estimator with ``checkpoint_dir`` saves its whole training state (weights, optimizer,
+learning-rate schedule, EMA, random generator, history) there every ``checkpoint_every``
+epochs and when training ends, as ``<ClassName>.checkpoint.npz`` in the format of
+:mod:`ldns_sklearn._safe_format`. Each file is written next to its final name and renamed
+over it, so a fit killed at any instant leaves the previous checkpoint or the new one,
+never half of one. The next ``fit`` with the same data and parameters resumes from it; a
+checkpoint written for anything else is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import quantities as pq
+
+from ._backend.training import Checkpointing
+from ._safe_format import Decoder, Encoder, open_archive, read_document, write_archive
+from ._version import __version__
+
+FORMAT_NAME = "ldns_sklearn.checkpoint"
+FORMAT_VERSION = 1
+
+# Parameters that do not change what training computes (where it runs, what it prints,
+# where it saves): a checkpoint stays valid when only these differ.
+_NOT_FINGERPRINTED = {"verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start"}
+
+
+def _describe(value):
+    """A JSON-able description of a parameter value that is the same for equal values."""
+    if hasattr(value, "get_params"):
+        return [type(value).__qualname__, _describe(value.get_params(deep=False))]
+    if isinstance(value, dict):
+        return {str(key): _describe(value[key]) for key in sorted(value)}
+    if isinstance(value, pq.Quantity):
+        return [value.magnitude.tolist(), value.dimensionality.string]
+    if isinstance(value, (list, tuple)):
+        return [_describe(item) for item in value]
+    return repr(value)
+
+
+def fingerprint(estimator, arrays, initial_weights: dict, seed: int) -> str:
+    """A digest of everything that determines a training run: the estimator's class and
+    parameters, the training data, the initial weights and the training seed."""
+    params = {
+        name: value
+        for name, value in estimator.get_params(deep=False).items()
+        if name not in _NOT_FINGERPRINTED
+    }
+    digest = hashlib.sha256()
+    described = [type(estimator).__qualname__, _describe(params), seed]
+    digest.update(json.dumps(described, sort_keys=True).encode())
+    weights = [initial_weights[name] for name in sorted(initial_weights)]
+    for array in (*arrays, *weights):
+        if array is None:
+            digest.update(b"none")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def checkpointing(estimator, run: str) -> Checkpointing | None:
+    """Save and resume hooks for the training run ``run`` (a :func:`fingerprint`).
+
+    None without a ``checkpoint_dir``. Raises ValueError if the directory holds a
+    checkpoint of this estimator class written for another run.
+    """
+    if estimator.checkpoint_dir is None:
+        return None
+    folder = Path(estimator.checkpoint_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{type(estimator).__name__}.checkpoint.npz"
+    resume = _read(path, run) if path.exists() else None
+
+    def save(state: dict) -> None:
+        encoder = Encoder()
+        document = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "ldns_sklearn_version": __version__,
+            "fingerprint": run,
+            "state": encoder.encode(state, "checkpoint"),
+        }
+        partial = path.with_name(path.name + ".partial")
+        write_archive(partial, document, encoder.arrays)
+        os.replace(partial, path)  # atomic: the old checkpoint or the new one, never half
+
+    return Checkpointing(every=estimator.checkpoint_every, save=save, resume=resume)
+
+
+def _read(path: Path, run: str) -> dict:
+    try:
+        with open_archive(path) as archive:
+            document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
+            if document.get("fingerprint") != run:
+                raise _OtherRun
+            return Decoder(archive).decode(document.get("state"))
+    except _OtherRun:
+        raise ValueError(
+            f"{str(path)!r} is a checkpoint of another training run (other data, parameters "
+            "or initial weights); resuming from it would mix two runs. Delete it, or pass "
+            "another checkpoint_dir."
+        ) from None
+    except Exception as error:
+        raise ValueError(
+            f"{str(path)!r} is not a valid ldns_sklearn checkpoint: {error}"
+        ) from error
+
+
+class _OtherRun(Exception):
+    pass

@@ -1,0 +1,120 @@
+"""Checkpoints: a killed fit resumes to the same model; other runs' checkpoints are refused.
+
+Also ``warm_start``: a second fit continues the fitted network.
+"""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ldns_sklearn import LatentDiffusion, S4Autoencoder
+from ldns_sklearn._checkpoint import FORMAT_NAME, FORMAT_VERSION
+from ldns_sklearn._safe_format import Decoder, open_archive, read_document
+
+DM = dict(hidden_channels=16, n_blocks=1, state_size=8, batch_size=8, n_diffusion_steps=50,
+          n_sampling_steps=5, device="cpu", random_state=0)
+AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2,
+          batch_size=4, device="cpu", random_state=0)
+
+
+def latents(seed=0, n_trials=96):
+    return np.cumsum(np.random.default_rng(seed).normal(size=(n_trials, 32, 2)), axis=1)
+
+
+@pytest.fixture
+def one_thread():
+    # The killed run (a subprocess) and the runs here must do the same float operations.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def read_checkpoint(path):
+    with open_archive(path) as archive:
+        document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
+        return Decoder(archive).decode(document["state"])
+
+
+def test_a_killed_fit_resumes_to_the_same_model(tmp_path, one_thread):
+    epochs = 40
+    child = textwrap.dedent(f"""
+        import numpy as np, torch
+        torch.set_num_threads(1)
+        from ldns_sklearn import LatentDiffusion
+        Z = np.cumsum(np.random.default_rng(0).normal(size=(96, 32, 2)), axis=1)
+        LatentDiffusion(**{DM!r}, max_epochs={epochs}, checkpoint_dir={str(tmp_path)!r},
+                        checkpoint_every=1).fit(Z)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", child])
+    path = tmp_path / "LatentDiffusion.checkpoint.npz"
+    deadline = time.monotonic() + 120
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)  # wherever it is: mid-epoch, mid-write, ...
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the fit ended before it could be killed"
+    saved = read_checkpoint(path)
+    assert 1 <= saved["next_epoch"] < epochs and not saved["finished"]
+
+    resumed = LatentDiffusion(**DM, max_epochs=epochs, checkpoint_dir=tmp_path).fit(latents())
+    uninterrupted = LatentDiffusion(**DM, max_epochs=epochs).fit(latents())
+    assert resumed.history_ == [
+        {**record, "seconds": resumed.history_[i]["seconds"]}
+        for i, record in enumerate(uninterrupted.history_)
+    ]
+    for name, value in uninterrupted.model_.network.state_dict().items():
+        torch.testing.assert_close(
+            resumed.model_.network.state_dict()[name], value, rtol=0, atol=0
+        )
+    np.testing.assert_array_equal(
+        resumed.sample(4, random_state=1), uninterrupted.sample(4, random_state=1)
+    )
+    assert read_checkpoint(path)["finished"]
+
+
+def test_a_finished_checkpoint_gives_the_model_without_training(tmp_path):
+    first = S4Autoencoder(**AE, checkpoint_dir=tmp_path).fit(latents(n_trials=8) ** 2 // 4)
+    again = S4Autoencoder(**AE, checkpoint_dir=tmp_path)
+    X = latents(n_trials=8) ** 2 // 4
+    again.fit(X)
+    np.testing.assert_array_equal(again.transform(X), first.transform(X))
+    assert len(again.history_) == AE["max_epochs"]
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    LatentDiffusion(**DM, max_epochs=2, checkpoint_dir=tmp_path).fit(latents(0, 16))
+    other = LatentDiffusion(**DM, max_epochs=2, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="checkpoint of another training run"):
+        other.fit(latents(1, 16))  # other data
+    with pytest.raises(ValueError, match="checkpoint of another training run"):
+        other.set_params(learning_rate=1e-2).fit(latents(0, 16))  # other parameters
+    assert not hasattr(other, "model_")
+    # What only changes where or how loudly it runs does not make another run.
+    other.set_params(learning_rate=1e-3, verbose=False, checkpoint_every=5).fit(latents(0, 16))
+
+
+def test_checkpoint_files_hold_no_pickle(tmp_path):
+    LatentDiffusion(**DM, max_epochs=1, checkpoint_dir=tmp_path).fit(latents(0, 16))
+    with np.load(tmp_path / "LatentDiffusion.checkpoint.npz", allow_pickle=False) as archive:
+        assert all(archive[key].dtype != object for key in archive.files)
+
+
+def test_warm_start_continues_the_fitted_network():
+    X = np.random.default_rng(0).poisson(1.0, size=(12, 16, 5))
+    ae = S4Autoencoder(**{**AE, "max_epochs": 3}).fit(X)
+    first = [record["train_loss"] for record in ae.history_]
+    ae.set_params(warm_start=True).fit(X)
+    losses = [record["train_loss"] for record in ae.history_]
+    assert ae.n_iter_ == len(losses) == 6
+    assert losses[:3] == first
+    assert losses[3] < first[0]  # it went on from where it was, not from scratch
+    with pytest.raises(ValueError, match="warm_start=True continues the fitted network"):
+        ae.set_params(hidden_channels=4).fit(X)
+    assert ae.n_iter_ == 6  # the refused fit changed nothing
