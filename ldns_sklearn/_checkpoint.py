@@ -75,6 +75,8 @@ def checkpointing(estimator, run: str) -> Checkpointing | None:
     if estimator.checkpoint_dir is None:
         return None
     folder = Path(estimator.checkpoint_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"checkpoint_dir={str(folder)!r} is a file, not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{type(estimator).__name__}.checkpoint.npz"
     resume = _read(path, run) if path.exists() else None

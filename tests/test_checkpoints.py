@@ -100,6 +100,13 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     other.set_params(learning_rate=1e-3, verbose=False, checkpoint_every=5).fit(latents(0, 16))
 
 
+def test_a_checkpoint_dir_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "not_a_folder"
+    path.write_text("")
+    with pytest.raises(ValueError, match="is a file, not a directory"):
+        LatentDiffusion(**DM, max_epochs=1, checkpoint_dir=path).fit(latents(0, 16))
+
+
 def test_checkpoint_files_hold_no_pickle(tmp_path):
     LatentDiffusion(**DM, max_epochs=1, checkpoint_dir=tmp_path).fit(latents(0, 16))
     with np.load(tmp_path / "LatentDiffusion.checkpoint.npz", allow_pickle=False) as archive:
