@@ -572,3 +572,16 @@ def test_a_state_key_that_would_replace_a_method_is_refused(tmp_path):
 
     rewrite(path, add_method)
     _refused_quickly(path, r"no parameter or fitted attribute \['transform'\]")
+
+
+def test_any_failure_inside_a_tampered_file_is_one_clear_error(tmp_path, pipeline):
+    path = tmp_path / "model.npz"
+    save_model(pipeline, path)
+
+    def bad_spec(document):
+        ae = document["estimator"]["state"]["items"]["steps"][1]["items"][1]
+        ae["state"]["items"]["model_"]["items"]["spec"]["items"]["no_such_field"] = 3
+
+    rewrite(path, bad_spec)
+    # The network's constructor raises TypeError deep inside; the user sees one ValueError.
+    _refused_quickly(path, "TypeError: .*no_such_field")
