@@ -79,7 +79,7 @@ def checkpointing(estimator, run: str) -> Checkpointing | None:
         raise ValueError(f"checkpoint_dir={str(folder)!r} is a file, not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{type(estimator).__name__}.checkpoint.npz"
-    resume = _read(path, run) if path.exists() else None
+    resume = _read(path, run, estimator.random_state is None) if path.exists() else None
 
     def save(state: dict) -> None:
         encoder = Encoder()
@@ -97,7 +97,7 @@ def checkpointing(estimator, run: str) -> Checkpointing | None:
     return Checkpointing(every=estimator.checkpoint_every, save=save, resume=resume)
 
 
-def _read(path: Path, run: str) -> dict:
+def _read(path: Path, run: str, unseeded: bool) -> dict:
     try:
         with open_archive(path) as archive:
             document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
@@ -105,10 +105,16 @@ def _read(path: Path, run: str) -> dict:
                 raise _OtherRun
             return Decoder(archive).decode(document.get("state"))
     except _OtherRun:
+        hint = (
+            " With random_state=None every fit is a new run: set an int random_state to be "
+            "able to resume."
+            if unseeded
+            else ""
+        )
         raise ValueError(
             f"{str(path)!r} is a checkpoint of another training run (other data, parameters "
             "or initial weights); resuming from it would mix two runs. Delete it, or pass "
-            "another checkpoint_dir."
+            f"another checkpoint_dir.{hint}"
         ) from None
     except Exception as error:
         raise ValueError(

@@ -143,6 +143,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         :func:`~ldns_sklearn.save_model`). A ``fit`` with the same data and parameters
         resumes from the checkpoint (after a crash or a kill) and ends, on the CPU, in the
         same model as an uninterrupted fit; a checkpoint of another run is refused.
+        Resuming needs an int ``random_state`` (with None every fit is a new run).
     checkpoint_every : int, default=10
         Epochs between checkpoints.
     sample_batch_size : int, default=256
