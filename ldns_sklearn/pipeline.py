@@ -94,6 +94,36 @@ class LDNSPipeline(Pipeline):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.random_state = random_state
 
+    def fit(self, X, y=None, **params):
+        """Fit every step in turn, as :meth:`sklearn.pipeline.Pipeline.fit` does.
+
+        If any step fails (or the fit is interrupted), every step is left as it was before
+        the call: a new autoencoder next to a diffusion model trained on the old one's
+        latents would sample without error, and wrongly.
+
+        Parameters
+        ----------
+        X : trials
+            Training data in a form the first step accepts.
+        y : array-like, optional
+            Conditions, passed to the steps (see :class:`LatentDiffusion`).
+        **params
+            As for :meth:`sklearn.pipeline.Pipeline.fit`.
+
+        Returns
+        -------
+        self : LDNSPipeline
+        """
+        steps = [step for _, step in self.steps if step is not None and step != "passthrough"]
+        saved = [(obj, dict(obj.__dict__)) for obj in (self, *steps)]
+        try:
+            return super().fit(X, y, **params)
+        except BaseException:
+            for obj, state in saved:
+                obj.__dict__.clear()
+                obj.__dict__.update(state)
+            raise
+
     def _sampler(self):
         final = self._final_estimator
         if final == "passthrough" or not hasattr(final, "sample"):

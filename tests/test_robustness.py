@@ -70,6 +70,20 @@ def test_interrupted_refit_keeps_the_previous_autoencoder(monkeypatch):
     np.testing.assert_array_equal(ae.transform(counts(n_neurons=5)), before)
 
 
+def test_a_failed_pipeline_refit_keeps_every_step_as_it_was():
+    X = counts(n_trials=16)
+    pipe = make_ldns_pipeline(bin_size=None, n_latents=2, random_state=0,
+                              autoencoder_params={**AE}, diffusion_params={**DM}).fit(X)
+    latents_before = pipe[:-1].transform(X)
+    samples_before = pipe.sample(3, random_state=0)
+    pipe.set_params(diffusion__learning_rate=1e6)  # the second step will diverge
+    with pytest.raises(FloatingPointError):
+        pipe.fit(counts(n_trials=16, seed=1))
+    # The autoencoder was refitted on the new data before the failure: it is back too.
+    np.testing.assert_array_equal(pipe[:-1].transform(X), latents_before)
+    np.testing.assert_array_equal(pipe.sample(3, random_state=0), samples_before)
+
+
 def test_diverged_autoencoder_fit_leaves_it_unfitted():
     ae = S4Autoencoder(**{**AE, "learning_rate": 1e6, "max_epochs": 5})
     with pytest.raises(FloatingPointError, match="diverged"):
