@@ -94,6 +94,27 @@ class TorchTrainedMixin(TrialInputMixin):
             state["model_"] = self._model_class.from_export(state["model_"])
         super().__setstate__(state)
 
+    def _is_warm(self) -> bool:
+        """Whether this fit continues the fitted network (``warm_start`` on a fitted model)."""
+        return bool(self.warm_start) and hasattr(self, "model_")
+
+    def _initial_model(self, spec, seed: int):
+        """The model training starts from: a copy of the fitted one when warm, else new."""
+        if not self._is_warm():
+            return self._model_class(spec, seed=seed)
+        if self.model_.spec != spec:
+            raise ValueError(
+                f"warm_start=True continues the fitted network {self.model_.spec}, but this "
+                f"data and these parameters need {spec}; set warm_start=False."
+            )
+        # A copy: the fitted model stays as it was if this fit fails.
+        return self._model_class.from_export(self.model_.export())
+
+    def _keep_training_record(self, result, warm: bool) -> None:
+        self.history_ = (list(self.history_) if warm else []) + result.history
+        self.n_iter_ = len(self.history_)
+        self.best_epoch_ = result.best_epoch
+
     @classmethod
     def _upgrade_state(cls, state: dict) -> dict:
         """Rename what earlier releases stored under other names (none by default)."""

@@ -322,17 +322,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         )
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
-        warm = self.warm_start and hasattr(self, "model_")
-        if warm:
-            if self.model_.spec != spec:
-                raise ValueError(
-                    f"warm_start=True continues the fitted network {self.model_.spec}, but "
-                    f"this data and these parameters need {spec}; set warm_start=False."
-                )
-            # A copy: the fitted model stays as it was if this fit fails.
-            model = AutoencoderModel.from_export(self.model_.export())
-        else:
-            model = AutoencoderModel(spec, seed=init_seed)
+        warm = self._is_warm()
+        model = self._initial_model(spec, init_seed)
         run = fingerprint(self, (padded, lengths), model.export()["weights"], train_seed)
         result = model.fit(
             padded,
@@ -346,9 +337,7 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
             checkpointing=checkpointing(self, run),
         )
         self.model_ = model
-        self.history_ = (list(self.history_) if warm else []) + result.history
-        self.n_iter_ = len(self.history_)
-        self.best_epoch_ = result.best_epoch
+        self._keep_training_record(result, warm)
 
         observation = self.observation
         if observation is None or observation == "poisson":

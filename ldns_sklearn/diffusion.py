@@ -348,7 +348,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         self : LatentDiffusion
         """
         self._check_schedule()
-        warm = self.warm_start and hasattr(self, "model_")
+        warm = self._is_warm()
         Z = check_trials(Z, name="Z", n_channels=self.n_latents_ if warm else None)
         lengths = trial_lengths(Z)
         if warm:
@@ -374,19 +374,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
                 self.n_condition_features_ if self.condition_kind_ == "series" else 0
             ),
         )
-        if warm:
-            if self.model_.spec != spec:
-                raise ValueError(
-                    f"warm_start=True continues the fitted denoiser {self.model_.spec}, but "
-                    f"these parameters need {spec}; set warm_start=False."
-                )
-            # A copy: the fitted model stays as it was if this fit fails.
-            model = LatentDiffusionModel.from_export(self.model_.export())
-        else:
-            model = LatentDiffusionModel(spec, seed=init_seed)
-        run = fingerprint(
-            self, (z, mask, trial, series), model.export()["weights"], train_seed
-        )
+        model = self._initial_model(spec, init_seed)
+        run = fingerprint(self, (z, mask, trial, series), model.export()["weights"], train_seed)
         result = model.fit(
             z,
             mask,
@@ -399,9 +388,7 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         )
         self.model_ = model
         self.train_lengths_ = lengths
-        self.history_ = (list(self.history_) if warm else []) + result.history
-        self.n_iter_ = len(self.history_)
-        self.best_epoch_ = result.best_epoch
+        self._keep_training_record(result, warm)
         return self
 
     def _learn_standardisation(self, Z, y, lengths):
