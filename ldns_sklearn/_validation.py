@@ -261,7 +261,9 @@ def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name
             as_array = None
         if as_array is not None and as_array.dtype != object and as_array.ndim <= 2:
             y = as_array
-    if isinstance(y, np.ndarray) and y.dtype.kind in "USO" and y.ndim <= 2:
+    if isinstance(y, np.ndarray) and y.size and (
+        y.dtype.kind in "US" or (y.dtype == object and isinstance(y.ravel()[0], str))
+    ):
         raise TypeError(
             f"{name} holds {y.dtype} values such as {str(y.ravel()[0])!r}; conditions must be "
             "numbers. Encode labels first (e.g. with sklearn.preprocessing.OneHotEncoder): "
