@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .device import autocast
 from .s4 import NO_WEIGHT_DECAY
+from .weights import as_tensors
 
 # loss_fn(model, batch, generator, training) -> scalar loss (mean over the batch).
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Generator, bool], torch.Tensor]
@@ -142,14 +143,10 @@ def _to_plain(obj):
     return obj
 
 
-def _weights(arrays: dict) -> dict:
-    return {name: torch.from_numpy(np.array(value)) for name, value in arrays.items()}
-
-
 def _optimizer_state(plain: dict) -> dict:
     """Inverse of :func:`_to_plain` for an optimizer: per-parameter state under int keys."""
     state = {
-        int(key): {name: torch.from_numpy(np.array(v)) for name, v in values.items()}
+        int(key): as_tensors(values)
         for key, values in plain["state"].items()
     }
     return {"state": state, "param_groups": plain["param_groups"]}
@@ -225,16 +222,16 @@ def train(
     start_epoch, finished = 0, False
     resume = checkpointing.resume if checkpointing is not None else None
     if resume is not None:
-        model.load_state_dict(_weights(resume["model"]))
+        model.load_state_dict(as_tensors(resume["model"]))
         optimizer.load_state_dict(_optimizer_state(resume["optimizer"]))
         scheduler.load_state_dict(resume["scheduler"])
         if ema is not None:
-            ema.load_state_dict(_weights(resume["ema"]))
+            ema.load_state_dict(as_tensors(resume["ema"]))
         generator.set_state(torch.from_numpy(np.array(resume["generator"])))
         result.history = list(resume["history"])
         result.best_epoch = resume["best_epoch"]
         best_val = resume["best_val"]
-        best_state = None if resume["best_state"] is None else _weights(resume["best_state"])
+        best_state = None if resume["best_state"] is None else as_tensors(resume["best_state"])
         epochs_without_improvement = resume["epochs_without_improvement"]
         start_epoch, finished = resume["next_epoch"], resume["finished"]
 

@@ -14,6 +14,11 @@ def export_weights(network: nn.Module) -> dict[str, np.ndarray]:
     }
 
 
+def as_tensors(weights: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """:func:`export_weights` output back as a ``state_dict`` of (CPU) tensors."""
+    return {name: torch.from_numpy(np.array(w)) for name, w in weights.items()}
+
+
 def load_weights(network: nn.Module, weights: dict[str, np.ndarray]) -> None:
     """Load :func:`export_weights` output into ``network`` (strict: names and shapes match)."""
-    network.load_state_dict({name: torch.from_numpy(np.array(w)) for name, w in weights.items()})
+    network.load_state_dict(as_tensors(weights))
