@@ -24,11 +24,13 @@ from typing import ClassVar
 import numpy as np
 import quantities as pq
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import TrialInputMixin
 from ._neo import check_time_quantity, is_neo_trials, neo_trials, read_spiketrains
-from ._spike_times import even_spike_positions
+from ._sklearn_compat import StrOptions
+from ._spike_times import SPIKE_PLACEMENTS, even_spike_positions, random_spike_positions
 from ._validation import check_trials
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
@@ -39,8 +41,8 @@ __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
 _TOLERANCE = 1e-8
 
 # Annotations every generated train carries; user annotations may not reuse the keys.
-_GENERATED = {"generated": True, "generator": "ldns_sklearn", "spike_placement": "even"}
-_RESERVED = (*_GENERATED, "neuron")
+_GENERATED = {"generated": True, "generator": "ldns_sklearn"}
+_RESERVED = (*_GENERATED, "spike_placement", "bin_size", "neuron")
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,23 +261,34 @@ def _garbage_collection_paused():
             gc.enable()
 
 
-def _trials_from_counts(counts, width, origin, units, annotations):
+def _trials_from_counts(counts, width, origin, units, annotations, placement, random_state):
     """Lists of SpikeTrain from validated int counts; times are magnitudes in ``units``."""
     with _garbage_collection_paused():
-        return _build_trials(counts, width, origin, units, annotations)
+        return _build_trials(counts, width, origin, units, annotations, placement, random_state)
 
 
-def _build_trials(counts, width, origin, units, annotations):
+def _build_trials(counts, width, origin, units, annotations, placement, random_state):
     import neo
 
     dim = units.dimensionality
     t_start = pq.Quantity(origin, dim)
-    shared = {**annotations, **_GENERATED}
+    # The bin size travels with the trains, so metrics and plots can bin them again.
+    shared = {
+        **annotations,
+        **_GENERATED,
+        "spike_placement": placement,
+        "bin_size": pq.Quantity(width, dim),
+    }
+    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
     trials = []
     for trial in counts:
         n_bins, n_neurons = trial.shape
         per_bin = np.ascontiguousarray(trial.T).ravel()  # neuron-major, bins in time order
-        times = origin + width * even_spike_positions(per_bin, n_bins)
+        if placement == "even":
+            positions = even_spike_positions(per_bin, n_bins)
+        else:
+            positions = random_spike_positions(per_bin, n_bins, rng)
+        times = origin + width * positions
         t_stop = pq.Quantity(origin + n_bins * width, dim)
         # One SpikeTrain per trial, sliced per neuron: Neo's constructor costs ~100 µs
         # (its range check compares quantities), a slice ~10 µs. Slices are ordinary
@@ -296,7 +309,15 @@ def _build_trials(counts, width, origin, units, annotations):
 
 
 def counts_to_spiketrains(
-    counts, bin_size, t_start=0 * pq.s, units=None, annotations=None, max_spikes=10**8
+    counts,
+    bin_size,
+    t_start=0 * pq.s,
+    units=None,
+    annotations=None,
+    max_spikes=10**8,
+    *,
+    spike_placement="even",
+    random_state=None,
 ):
     """Turn binned spike counts into trials of :class:`neo.SpikeTrain`.
 
@@ -323,13 +344,19 @@ def counts_to_spiketrains(
     max_spikes : int or None, default=10**8
         Refuse counts holding more spikes than this (10**8 spike times take 0.8 GB, and a
         diverged model can ask for far more); None converts whatever it is given.
+    spike_placement : {"even", "random"}, default="even"
+        ``"even"``: the paper's convention above. ``"random"``: each spike drawn uniformly
+        inside its bin (sorted), so intervals below one bin are not all artefacts of the
+        placement; binning the result still gives ``counts`` back exactly.
+    random_state : int, RandomState instance or None, default=None
+        Seed of ``"random"`` placement.
 
     Returns
     -------
     trials : list of list of neo.SpikeTrain
         ``trials[i][j]`` is neuron ``j`` in trial ``i``. Each train is annotated with
-        ``generated=True``, ``generator="ldns_sklearn"``, ``spike_placement="even"`` and
-        ``neuron=j`` besides ``annotations``.
+        ``generated=True``, ``generator="ldns_sklearn"``, ``spike_placement``,
+        ``bin_size`` and ``neuron=j`` besides ``annotations``.
 
     Raises
     ------
@@ -367,12 +394,18 @@ def counts_to_spiketrains(
             f"spike trains they would need at least {8 * n_spikes / 1e9:.3g} GB. Pass "
             "max_spikes=None to convert them anyway."
         )
+    if spike_placement not in SPIKE_PLACEMENTS:
+        raise ValueError(
+            f"spike_placement must be one of {SPIKE_PLACEMENTS}, got {spike_placement!r}."
+        )
     return _trials_from_counts(
         counts,
         bin_size.rescale(units).item(),
         t_start.rescale(units).item(),
         units,
         annotations,
+        spike_placement,
+        random_state,
     )
 
 
@@ -423,8 +456,9 @@ class SpikeTrainBinner(TrialInputMixin, TransformerMixin, BaseEstimator):
     far faster than binning trial by trial.
 
     ``inverse_transform`` turns counts (e.g. generated ones) into trials of the form ``fit``
-    saw, spreading the ``k`` spikes of a bin evenly inside it (see
-    :func:`counts_to_spiketrains`); Neo → counts → Neo → counts is exact.
+    saw, spreading the ``k`` spikes of a bin evenly inside it or drawing them inside it
+    (``spike_placement``; see :func:`counts_to_spiketrains`); Neo → counts → Neo → counts
+    is exact.
 
     Already-binned counts are accepted too and passed through after validation, so a
     pipeline that starts with a binner also runs on counts.
@@ -434,6 +468,11 @@ class SpikeTrainBinner(TrialInputMixin, TransformerMixin, BaseEstimator):
     bin_size : quantities.Quantity, default=5 * pq.ms
         Width of one bin. Must carry time units (``0.005 * pq.s`` ≡ ``5 * pq.ms``); a bare
         number is refused because it is ambiguous. It must divide every trial's duration.
+    spike_placement : {"even", "random"}, default="even"
+        Where ``inverse_transform`` puts the spikes of a bin: spread evenly (the paper's
+        convention) or drawn uniformly inside it, seeded by its ``random_state`` (for
+        Elephant analyses below the bin scale, e.g. ISI histograms; see
+        :func:`counts_to_spiketrains`).
 
     Attributes
     ----------
@@ -481,10 +520,14 @@ class SpikeTrainBinner(TrialInputMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: ClassVar[dict] = {"bin_size": [pq.Quantity]}
+    _parameter_constraints: ClassVar[dict] = {
+        "bin_size": [pq.Quantity],
+        "spike_placement": [StrOptions(set(SPIKE_PLACEMENTS))],
+    }
 
-    def __init__(self, bin_size=5 * pq.ms):
+    def __init__(self, bin_size=5 * pq.ms, *, spike_placement="even"):
         self.bin_size = bin_size
+        self.spike_placement = spike_placement
 
     def _fit(self, X):
         # Checked before _validate_params so that a bare number gets the explanation of
@@ -599,20 +642,23 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         check_is_fitted(self)
         return _bin(X, self.bin_size_, n_neurons=self.n_neurons_).counts
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X, random_state=None):
         """Turn counts into trials of spike trains, in the form ``fit`` saw.
 
-        The ``k`` spikes of a bin are placed at ``bin_start + bin_size * (j + 1) / (k + 1)``,
-        ``j = 0, …, k - 1`` (see :func:`counts_to_spiketrains`). Every trial starts at
-        ``t_start_`` and ends ``n_bins * bin_size`` later; trains are in ``units_`` and
-        annotated ``generated=True``, ``generator="ldns_sklearn"``,
-        ``spike_placement="even"`` and ``neuron=j``.
+        The ``k`` spikes of a bin are placed as ``spike_placement`` says: evenly, at
+        ``bin_start + bin_size * (j + 1) / (k + 1)``, ``j = 0, …, k - 1``, or drawn inside
+        the bin (see :func:`counts_to_spiketrains`). Every trial starts at ``t_start_`` and
+        ends ``n_bins * bin_size`` later; trains are in ``units_`` and annotated
+        ``generated=True``, ``generator="ldns_sklearn"``, ``spike_placement``,
+        ``bin_size`` and ``neuron=j``.
 
         Parameters
         ----------
         X : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             Non-negative whole-number counts with ``n_neurons_`` columns; the number of
             bins may differ from the training trials.
+        random_state : int, RandomState instance or None, default=None
+            Seed of ``spike_placement="random"`` (unused for ``"even"``).
 
         Returns
         -------
@@ -642,6 +688,8 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             self.t_start_.rescale(self.units_).item(),
             self.units_,
             {},
+            self.spike_placement,
+            random_state,
         )
         if self.input_type_ == "spiketrains":
             return trials
@@ -649,11 +697,11 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
 
         segments = []
         for index, trains in enumerate(trials):
-            segment = neo.Segment(index=index, **_GENERATED)
+            segment = neo.Segment(index=index, **_GENERATED, spike_placement=self.spike_placement)
             segment.spiketrains.extend(trains)
             segments.append(segment)
         if self.input_type_ == "segments":
             return segments
-        block = neo.Block(**_GENERATED)
+        block = neo.Block(**_GENERATED, spike_placement=self.spike_placement)
         block.segments.extend(segments)
         return block

@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
 
 from ldns_sklearn._neo import is_neo_trials, neo_trials, read_spiketrains
 from ldns_sklearn.preprocessing import (
@@ -248,6 +249,7 @@ def test_generated_trains_carry_units_bounds_and_annotations():
                 "generated": True,
                 "generator": "ldns_sklearn",
                 "spike_placement": "even",
+                "bin_size": 10 * pq.ms,
                 "neuron": j,
             }
 
@@ -260,6 +262,43 @@ def test_generated_trains_do_not_share_annotations_or_bounds():
     assert trains[1].annotations["session"] == "a"
     assert trains[1].t_start == 0 * pq.ms and trains[1].t_stop == 20 * pq.ms
     assert trains[2].annotations == {**trains[1].annotations, "neuron": 2}
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_random_placement_is_seeded_inside_the_bins_and_bins_back_exactly(ragged):
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(1.5, size=(3, 40, 4))
+    trials = [c[: 20 + 5 * i] for i, c in enumerate(counts)] if ragged else counts
+    drawn = counts_to_spiketrains(trials, BIN, spike_placement="random", random_state=0)
+    again = counts_to_spiketrains(trials, BIN, spike_placement="random", random_state=0)
+    other = counts_to_spiketrains(trials, BIN, spike_placement="random", random_state=1)
+    assert np.array_equal(drawn[0][0].magnitude, again[0][0].magnitude)
+    assert not np.array_equal(drawn[0][0].magnitude, other[0][0].magnitude)
+    assert drawn[0][0].annotations["spike_placement"] == "random"
+    binned = SpikeTrainBinner(bin_size=BIN).fit_transform(drawn)
+    for got, expected in zip(binned, trials, strict=True):
+        np.testing.assert_array_equal(got, expected)
+    # Unlike even placement, the intervals inside a bin are not one repeated value.
+    isis = np.concatenate([np.diff(train.magnitude) for trial in drawn for train in trial])
+    even = counts_to_spiketrains(trials, BIN)
+    even_isis = np.concatenate([np.diff(train.magnitude) for trial in even for train in trial])
+    short = BIN.rescale(pq.ms).magnitude
+    assert len(np.unique(np.round(isis[isis < short], 9))) > 10 * len(
+        np.unique(np.round(even_isis[even_isis < short], 9))
+    )
+
+
+def test_binner_places_spikes_as_asked_and_seeds_through_the_pipeline():
+    rng = np.random.default_rng(4)
+    trials = [poisson_trial(rng, 3, 0.0, 0.2) for _ in range(4)]
+    binner = SpikeTrainBinner(bin_size=BIN, spike_placement="random").fit(trials)
+    counts = binner.transform(trials)
+    first = binner.inverse_transform(counts, random_state=0)
+    second = binner.inverse_transform(counts, random_state=0)
+    np.testing.assert_array_equal(first[1][2].magnitude, second[1][2].magnitude)
+    np.testing.assert_array_equal(binner.transform(first), counts)
+    with pytest.raises(InvalidParameterError):
+        SpikeTrainBinner(bin_size=BIN, spike_placement="jittered").fit(trials)
 
 
 # Elephant 1.2 passes quantities a deprecated `copy=False`; not ours to fix.
@@ -433,7 +472,7 @@ def test_clone_and_pickle_of_a_fitted_binner():
     trials = [poisson_trial(rng, 2, -0.05, 0.05) for _ in range(2)]
     binner = SpikeTrainBinner(bin_size=0.01 * pq.s).fit(trials)
     fresh = clone(binner)
-    assert fresh.get_params() == {"bin_size": 0.01 * pq.s}
+    assert fresh.get_params() == {"bin_size": 0.01 * pq.s, "spike_placement": "even"}
     assert not hasattr(fresh, "n_neurons_")
     restored = pickle.loads(pickle.dumps(binner))
     for name in ("n_neurons_", "n_bins_", "input_type_", "n_features_in_"):
