@@ -11,6 +11,7 @@ import numpy as np
 from ._spike_times import even_spike_positions
 from ._validation import check_trials
 from .metrics import spike_statistics
+from .metrics._checks import recorded_bin_size
 
 __all__ = ["plot_raster", "plot_spike_statistics", "plot_training_history"]
 
@@ -107,8 +108,8 @@ def plot_spike_statistics(real, generated, *, bin_size=None, axes=None):
 
     Parameters
     ----------
-    real, generated : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
-        Spike counts.
+    real, generated : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
+        Spike counts, or Neo trials (as ``LDNSPipeline.sample`` returns them).
     bin_size : quantities.Quantity or None, default=None
         Bin duration, for the units of rates and intervals (None: per bin and in bins; see
         :func:`ldns_sklearn.metrics.spike_statistics`).
@@ -136,6 +137,9 @@ def plot_spike_statistics(real, generated, *, bin_size=None, axes=None):
     axes = np.asarray(axes).ravel()
     if axes.size != 5:
         raise ValueError(f"axes must hold 5 Axes, got {axes.size}.")
+    if bin_size is None:
+        # Neo trials are counted in the bin size generated trains record, on both sides.
+        bin_size = recorded_bin_size(generated, real)
     real_stats = spike_statistics(real, bin_size=bin_size)
     generated_stats = spike_statistics(generated, bin_size=bin_size)
     for ax, key, label in zip(

@@ -493,3 +493,33 @@ def test_generation_score_needs_two_real_trials():
 def test_unknown_scorer_metric_raises():
     with pytest.raises(ValueError, match="metric"):
         make_generation_scorer("accuracy")
+
+
+# --------------------------------------------------------------------------------------------
+# Neo trials, as LDNSPipeline.sample returns them
+# --------------------------------------------------------------------------------------------
+
+
+def test_metrics_take_neo_trials_with_their_recorded_or_a_given_bin_size(poisson_pair):
+    from ldns_sklearn import counts_to_spiketrains
+
+    real, generated = poisson_pair
+    bin_size = 5 * pq.ms
+    real_neo = counts_to_spiketrains(real, bin_size)
+    generated_neo = counts_to_spiketrains(generated, bin_size)
+    expected = compare_spike_statistics(real, generated, bin_size=bin_size)
+    # Generated trains record their bin size; it applies to both sides.
+    assert compare_spike_statistics(real_neo, generated_neo) == pytest.approx(expected)
+    assert compare_spike_statistics(real, generated_neo) == pytest.approx(expected)
+    assert generation_score(real_neo, generated_neo) == generation_score(real, generated)
+    assert pairwise_correlation_rmse(real_neo, generated_neo) == pytest.approx(
+        pairwise_correlation_rmse(real, generated)
+    )
+    stats = spike_statistics(generated_neo)
+    np.testing.assert_allclose(stats["mean_rate"], generated.mean(axis=(0, 1)) / 0.005)
+    # A recording's own trains record no bin size: it must be given.
+    recorded = [[neo.SpikeTrain(t.magnitude, units=t.units, t_stop=t.t_stop) for t in trial]
+                for trial in real_neo]
+    with pytest.raises(TypeError, match="pass bin_size="):
+        mean_rate_rmse(recorded, real)
+    assert mean_rate_rmse(recorded, real, bin_size=bin_size) == pytest.approx(0.0)

@@ -1,8 +1,10 @@
 """Sample-quality statistics of the LDNS paper: how closely generated spikes match real ones.
 
 Every function takes spike counts as a 3-D array ``(n_trials, n_bins, n_neurons)`` or a list
-of 2-D arrays ``(n_bins_i, n_neurons)`` whose lengths may differ. Real and generated data may
-hold different numbers of trials and bins, but must have the same neurons.
+of 2-D arrays ``(n_bins_i, n_neurons)`` whose lengths may differ, or Neo trials (what
+``LDNSPipeline.sample`` returns), counted in ``bin_size`` or in the bin size generated
+trains record. Real and generated data may hold different numbers of trials and bins, but
+must have the same neurons.
 
 The statistics follow the conventions of the paper's code (``mackelab/LDNS``,
 ``ldns/utils/eval_utils.py``) so that numbers are comparable:

@@ -6,9 +6,10 @@ from numbers import Integral, Real
 
 import quantities as pq
 
-from .._neo import check_time_quantity
+from .._neo import check_time_quantity, is_neo_trials, neo_trials
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import check_trials
+from ..preprocessing import SpikeTrainBinner
 
 # Constraints of the options shared by the public functions (for ``validate_params``).
 COMMON_CONSTRAINTS = {
@@ -19,8 +20,34 @@ COMMON_CONSTRAINTS = {
 }
 
 
-def check_counts(X, name):
-    """Validated counts; a 3-D array or a list of 2-D arrays (the caller's dtype kept)."""
+def neo_bin_size(X, name, bin_size):
+    """The bin size to count Neo trials ``X`` in: ``bin_size`` if given, else the one
+    generated trains record (annotation ``bin_size``); a clear error if neither."""
+    bin_size = recorded_bin_size(X) if bin_size is None else bin_size
+    if bin_size is None:
+        raise TypeError(
+            f"{name} holds Neo spike trains without a recorded bin size; pass bin_size= "
+            "(e.g. 5 * pq.ms) to count their spikes in bins."
+        )
+    return bin_size
+
+
+def recorded_bin_size(*datasets):
+    """The bin size the first generated Neo trains among ``datasets`` record, or None."""
+    for trials in datasets:
+        if is_neo_trials(trials):
+            trains = neo_trials(trials)[1][0]
+            recorded = trains[0].annotations.get("bin_size") if trains else None
+            if isinstance(recorded, pq.Quantity):
+                return recorded
+    return None
+
+
+def check_counts(X, name, bin_size=None):
+    """Validated counts (a 3-D array or a list of 2-D arrays, the caller's dtype kept);
+    Neo trials are counted first, in ``bin_size`` or the bin size their trains record."""
+    if is_neo_trials(X):
+        X = SpikeTrainBinner(bin_size=neo_bin_size(X, name, bin_size)).fit_transform(X)
     # dtype=None keeps the caller's (possibly small integer) dtype: a float64 copy of a large
     # recording would need eight bytes per count.
     return check_trials(X, name=name, counts=True, dtype=None)
@@ -30,16 +57,23 @@ def n_neurons(trials) -> int:
     return trials.shape[2] if hasattr(trials, "shape") else trials[0].shape[1]
 
 
-def check_pair(real, generated):
-    """Validated real and generated counts of the same neurons."""
-    real = check_counts(real, "real")
-    generated = check_counts(generated, "generated")
+def check_pair(real, generated, bin_size=None):
+    """Validated real and generated counts of the same neurons, and the bin size to use.
+
+    Neo trials (as ``LDNSPipeline.sample`` returns them) are counted in ``bin_size``, or in
+    the bin size that generated trains record; that size then also sets the units of rates
+    and intervals, as a given ``bin_size`` does.
+    """
+    if bin_size is None:
+        bin_size = recorded_bin_size(generated, real)
+    real = check_counts(real, "real", bin_size)
+    generated = check_counts(generated, "generated", bin_size)
     if n_neurons(real) != n_neurons(generated):
         raise ValueError(
             f"real has {n_neurons(real)} neurons but generated has {n_neurons(generated)}; "
             "both must record the same neurons."
         )
-    return real, generated
+    return real, generated, bin_size
 
 
 def bin_size_in_seconds(bin_size) -> float:

@@ -36,10 +36,11 @@ PEARSON_RS = (
         "generated": ["array-like"],
         "bandwidth": COMMON_CONSTRAINTS["bandwidth"],
         "eps": COMMON_CONSTRAINTS["eps"],
+        "bin_size": COMMON_CONSTRAINTS["bin_size"],
     },
     prefer_skip_nested_validation=True,
 )
-def population_spike_count_kl(real, generated, *, bandwidth="scott", eps=1e-10):
+def population_spike_count_kl(real, generated, *, bandwidth="scott", eps=1e-10, bin_size=None):
     """KL divergence between the population spike-count distributions of two data sets.
 
     The population spike count of a bin is the number of spikes all neurons fire in it. Its
@@ -57,6 +58,9 @@ def population_spike_count_kl(real, generated, *, bandwidth="scott", eps=1e-10):
     eps : float, default=1e-10
         Floor of the densities, so that counts one data set never reaches give a large but
         finite divergence.
+    bin_size : quantities.Quantity or None, default=None
+        Only for Neo trials (as ``LDNSPipeline.sample`` returns them): the bin to count
+        their spikes in; None reads the bin size generated trains record.
 
     Returns
     -------
@@ -74,7 +78,7 @@ def population_spike_count_kl(real, generated, *, bandwidth="scott", eps=1e-10):
     >>> population_spike_count_kl(real, rng.poisson(0.6, size=(50, 20, 10))) > 0.5
     True
     """
-    real, generated = check_pair(real, generated)
+    real, generated, bin_size = check_pair(real, generated, bin_size)
     parts = {"population"}
     p, q = _population_densities(
         SpikeSums.from_trials(real, parts).population_counts(),
@@ -86,10 +90,14 @@ def population_spike_count_kl(real, generated, *, bandwidth="scott", eps=1e-10):
 
 
 @validate_params(
-    {"real": ["array-like"], "generated": ["array-like"]},
+    {
+        "real": ["array-like"],
+        "generated": ["array-like"],
+        "bin_size": COMMON_CONSTRAINTS["bin_size"],
+    },
     prefer_skip_nested_validation=True,
 )
-def pairwise_correlation_rmse(real, generated):
+def pairwise_correlation_rmse(real, generated, *, bin_size=None):
     """RMSE between the pairwise neuron correlations of two data sets.
 
     Correlations are Pearson correlations of the counts of two neurons with the bins of all
@@ -100,6 +108,9 @@ def pairwise_correlation_rmse(real, generated):
     ----------
     real, generated : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         Spike counts with the same neurons.
+    bin_size : quantities.Quantity or None, default=None
+        Only for Neo trials (as ``LDNSPipeline.sample`` returns them): the bin to count
+        their spikes in; None reads the bin size generated trains record.
 
     Returns
     -------
@@ -118,7 +129,7 @@ def pairwise_correlation_rmse(real, generated):
     >>> pairwise_correlation_rmse(correlated, independent) > 0.5
     True
     """
-    real, generated = check_pair(real, generated)
+    real, generated, bin_size = check_pair(real, generated, bin_size)
     parts = {"correlation"}
     real_corr = _off_diagonal(correlation(SpikeSums.from_trials(real, parts)))
     generated_corr = _off_diagonal(correlation(SpikeSums.from_trials(generated, parts)))
@@ -163,7 +174,7 @@ def mean_rate_rmse(real, generated, *, bin_size=None):
     >>> float(mean_rate_rmse(real, generated, bin_size=10 * pq.ms))  # in spikes per second
     70.71
     """
-    real, generated = check_pair(real, generated)
+    real, generated, bin_size = check_pair(real, generated, bin_size)
     bin_size = bin_size_in_seconds(bin_size)
     parts = frozenset()
     return _rmse(
@@ -174,7 +185,7 @@ def mean_rate_rmse(real, generated, *, bin_size=None):
 
 
 def _isi_rmse(real, generated, bin_size, min_isis, which):
-    real, generated = check_pair(real, generated)
+    real, generated, bin_size = check_pair(real, generated, bin_size)
     bin_size = bin_size_in_seconds(bin_size)
     parts = {"isi"}
     real_stat = isi_statistics(SpikeSums.from_trials(real, parts), bin_size, min_isis)[which]
@@ -323,7 +334,7 @@ def compare_spike_statistics(
     >>> results["mean_rate_pearson_r"] > 0.95
     True
     """
-    real, generated = check_pair(real, generated)
+    real, generated, bin_size = check_pair(real, generated, bin_size)
     one_sided = {}
     result = discrepancies(
         SpikeSums.from_trials(real),

@@ -69,10 +69,11 @@ def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-
         "min_isis": COMMON_CONSTRAINTS["min_isis"],
         "bandwidth": COMMON_CONSTRAINTS["bandwidth"],
         "eps": COMMON_CONSTRAINTS["eps"],
+        "bin_size": COMMON_CONSTRAINTS["bin_size"],
     },
     prefer_skip_nested_validation=True,
 )
-def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10):
+def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10, bin_size=None):
     """One number for sample quality, higher is better: about -1 is as close as real data.
 
     Each of the five discrepancies of :func:`compare_spike_statistics` (population
@@ -111,6 +112,9 @@ def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-1
         Kernel width of the population spike-count density.
     eps : float, default=1e-10
         Floor of the population spike-count densities.
+    bin_size : quantities.Quantity or None, default=None
+        Only for Neo trials (as ``LDNSPipeline.sample`` returns them): the bin to count
+        their spikes in; None reads the bin size generated trains record.
 
     Returns
     -------
@@ -136,7 +140,7 @@ def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-1
     >>> generation_score(real, bad) < generation_score(real, good)
     True
     """
-    real, generated = check_pair(real, generated)
+    real, generated, _ = check_pair(real, generated, bin_size)
     score, _, one_sided = generation_report(
         real, generated, min_isis=min_isis, bandwidth=bandwidth, eps=eps
     )

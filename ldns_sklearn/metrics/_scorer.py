@@ -58,7 +58,7 @@ class _GenerationScorer:
         real, generated = real_and_generated(
             estimator, X, y, n_samples=self.n_samples, random_state=self.random_state
         )
-        real, generated = check_pair(real, generated)
+        real, generated, _ = check_pair(real, generated)
         names = [self.metric] if isinstance(self.metric, str) else list(self.metric)
         if "generation_score" in names:
             score, results, one_sided = generation_report(real, generated)

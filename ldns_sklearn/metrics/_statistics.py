@@ -6,7 +6,7 @@ import numpy as np
 
 from .._sklearn_compat import validate_params
 from ._accumulator import SpikeSums
-from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_counts
+from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_counts, recorded_bin_size
 
 
 @validate_params(
@@ -52,7 +52,9 @@ def spike_statistics(counts, *, bin_size=None, min_isis=2):
     >>> stats["mean_isi"]  # neuron 0: spikes at 0.5, 2.33, 2.67; neuron 1 has one interval
     array([1.08333333,        nan])
     """
-    counts = check_counts(counts, "counts")
+    if bin_size is None:
+        bin_size = recorded_bin_size(counts)
+    counts = check_counts(counts, "counts", bin_size)
     return statistics(SpikeSums.from_trials(counts), bin_size_in_seconds(bin_size), min_isis)
 
 
