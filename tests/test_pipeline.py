@@ -174,3 +174,13 @@ def test_conditional_pipeline_samples_and_scores_for_given_conditions(lorenz):
 def test_score_rejects_what_it_cannot_use(fitted_on_neo, lorenz):
     with pytest.raises(ValueError, match="sample_weight"):
         fitted_on_neo.score(lorenz.spiketrains[:4], sample_weight=np.ones(4))
+
+
+def test_random_spike_placement_is_seeded_by_sample(lorenz):
+    pipe = tiny_pipeline().set_params(bin__spike_placement="random").fit(lorenz.spiketrains)
+    first = pipe.sample(2, random_state=3)
+    again = pipe.sample(2, random_state=3)
+    assert first[0][0].annotations["spike_placement"] == "random"
+    for trial_a, trial_b in zip(first, again, strict=True):
+        for a, b in zip(trial_a, trial_b, strict=True):
+            np.testing.assert_array_equal(a.magnitude, b.magnitude)
