@@ -45,6 +45,8 @@ def report(label, real, generated):
             a, f = math.sqrt(a), math.sqrt(floor[name]) / math.sqrt(2)
         ratios.append(a / f)
     score = generation_score(real, generated)
+    # The per-statistic ratios above restate the score's formula to print them: keep in step.
+    assert math.isclose(-float(np.mean(ratios)), score, rel_tol=1e-9), (ratios, score)
     cells = "  ".join(f"{SHORT[n]} {r:6.2f}" for n, r in zip(DISCREPANCIES, ratios, strict=True))
     print(f"  {label:<18} {cells}   score {score:8.2f}   old formula {old:9.2f}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from numbers import Integral, Real
@@ -29,25 +30,34 @@ TRAINING_CONSTRAINTS = {
 }
 
 
-def restore_on_failure(fit):
-    """Decorate a ``fit``: if it raises, or is interrupted, the estimator is left as it was.
+@contextlib.contextmanager
+def restored_on_failure(*objects):
+    """Within the block, an exception (or Ctrl-C) puts the objects' attributes back.
 
     Fitted attributes are set along the way (a scaler before training, the network after);
     a fit that fails half-way (a diverged loss, Ctrl-C, bad data found late) would otherwise
     leave the new scaler next to the old network: a model that runs but is wrong. The
-    attributes are restored to what they were before the call: unfitted stays unfitted, a
-    previous model stays whole.
+    attributes are restored to what they were before the block: unfitted stays unfitted, a
+    previous model stays whole. (A shallow copy suffices: fits replace their fitted objects
+    rather than change them in place.)
     """
+    saved = [(obj, dict(obj.__dict__)) for obj in objects]
+    try:
+        yield
+    except BaseException:
+        for obj, state in saved:
+            obj.__dict__.clear()
+            obj.__dict__.update(state)
+        raise
+
+
+def restore_on_failure(fit):
+    """Decorate a ``fit``: if it fails, the estimator is left as it was (see above)."""
 
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
-        before = dict(self.__dict__)
-        try:
+        with restored_on_failure(self):
             return fit(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
 
     return wrapper
 

@@ -251,7 +251,7 @@ def check_condition(y, n_trials: int, lengths: np.ndarray | None = None, *, name
     ``(n_trials, n_features)`` (a 1-D ``y`` becomes one feature) and ``"series"`` for a
     time series aligned to the bins (3-D array or ragged list matching ``lengths``).
     """
-    n_conditions(y, name)
+    n_conditions(y, name)  # a clear error for a scalar y
     if not isinstance(y, np.ndarray):
         # A plain list of per-trial values (e.g. one angle per trial) reads as a 1-D/2-D
         # array; a list of 2-D series does not (ragged) and is checked as trials below.

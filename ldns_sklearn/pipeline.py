@@ -10,6 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._estimator import restored_on_failure
 from ._neo import n_trials
 from ._validation import check_count
 from .autoencoder import S4Autoencoder
@@ -115,14 +116,8 @@ class LDNSPipeline(Pipeline):
         self : LDNSPipeline
         """
         steps = [step for _, step in self.steps if step is not None and step != "passthrough"]
-        saved = [(obj, dict(obj.__dict__)) for obj in (self, *steps)]
-        try:
+        with restored_on_failure(self, *steps):
             return super().fit(X, y, **params)
-        except BaseException:
-            for obj, state in saved:
-                obj.__dict__.clear()
-                obj.__dict__.update(state)
-            raise
 
     def _sampler(self):
         final = self._final_estimator

@@ -441,9 +441,9 @@ def discrepancies(
     real_sums: SpikeSums,
     generated_sums: SpikeSums,
     *,
-    min_isis: int,
-    bandwidth,
-    eps: float,
+    min_isis: int = 2,
+    bandwidth="scott",
+    eps: float = 1e-10,
     bin_size: float = 1.0,
     one_sided: dict | None = None,
 ) -> dict:

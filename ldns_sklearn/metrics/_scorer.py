@@ -65,12 +65,7 @@ class _GenerationScorer:
         else:
             one_sided = {}
             results = discrepancies(
-                SpikeSums.from_trials(real),
-                SpikeSums.from_trials(generated),
-                min_isis=2,
-                bandwidth="scott",
-                eps=1e-10,
-                one_sided=one_sided,
+                SpikeSums.from_trials(real), SpikeSums.from_trials(generated), one_sided=one_sided
             )
             score = None
         # One warning per call, whatever the number of statistics.
