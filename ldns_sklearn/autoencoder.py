@@ -157,6 +157,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
 
     _model_class = AutoencoderModel
 
+    # What ``history_`` records, for the y-axis of plot_training_history.
+    _loss_label = "masked Poisson NLL + latent penalties"
     _parameter_constraints: ClassVar[dict] = {
         "n_latents": [Interval(Integral, 1, None, closed="left")],
         "hidden_channels": [Interval(Integral, 1, None, closed="left")],

@@ -203,6 +203,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
 
     _model_class = LatentDiffusionModel
 
+    # What ``history_`` records, for the y-axis of plot_training_history.
+    _loss_label = "denoising loss (MSE)"
     _parameter_constraints: ClassVar[dict] = {
         "hidden_channels": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 0, None, closed="left")],

@@ -18,12 +18,12 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit, gammaln, xlogy
+from scipy.special import gammaln, xlogy
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._backend.spike_history import fit_spike_history
 from ._estimator import TrialInputMixin, restore_on_failure
 from ._sklearn_compat import Interval, fit_context
 from ._validation import (
@@ -42,8 +42,11 @@ __all__ = ["AutoregressiveObservation", "PoissonObservation", "check_rates"]
 MAX_RATE = 1e9
 
 
-def check_rates(rates, *, name: str = "rates", n_channels: int | None = None):
-    """Validate firing rates (per bin): finite and non-negative trials.
+def check_rates(
+    rates, *, name: str = "rates", n_channels: int | None = None, positive: bool = False
+):
+    """Validate firing rates (per bin): finite and non-negative (or, with ``positive``,
+    strictly positive) trials.
 
     Examples
     --------
@@ -59,6 +62,11 @@ def check_rates(rates, *, name: str = "rates", n_channels: int | None = None):
     for trial in rates if is_ragged(rates) else [rates]:
         if np.any(trial < 0):
             raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
+        if positive and np.any(trial == 0):
+            raise ValueError(
+                f"{name} contains zeros; the spike-history model needs rates > 0 (it reads a "
+                "rate through the inverse of its softplus link, which has no value at 0)."
+            )
         if trial.size and trial.max() > MAX_RATE:
             raise ValueError(
                 f"{name} reach {trial.max():.3g} spikes per bin, above {MAX_RATE:.0e}: no "
@@ -187,9 +195,15 @@ def _softplus(u: np.ndarray) -> np.ndarray:
 
 
 def _inverse_softplus(rates: np.ndarray) -> np.ndarray:
-    # log(expm1(r)) written to stay finite for small and large rates alike.
+    """``log(expm1(r))``, written as ``r + log(-expm1(-r))`` to stay finite for small and
+    large rates alike; in place after one copy (large arrays are costly to allocate)."""
     r = np.maximum(rates, 1e-6)
-    return r + np.log(-np.expm1(-r))
+    result = np.negative(r)
+    np.expm1(result, out=result)
+    np.negative(result, out=result)
+    np.log(result, out=result)
+    result += r
+    return result
 
 
 def _history_drive(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -210,22 +224,27 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
     where ``r`` is the rate decoded by the autoencoder and ``x`` the neuron's own counts.
     With ``a = 1, b = 0, w = 0`` this is exactly the Poisson model, which is where fitting
     starts; negative ``w`` at short lags express refractoriness, positive ones bursting.
-    Parameters are fitted by L-BFGS on the Poisson likelihood of the training counts (all
-    neurons at once; they do not interact). Sampling runs bin by bin, all trials and
-    neurons together, feeding back the counts it drew; counts are capped at ``max_count``
-    so a self-exciting filter cannot run away.
+    Neurons do not interact, so each neuron's ``H + 2`` parameters are a small convex
+    problem (the Poisson likelihood of its training counts); Newton's method with a line
+    search solves all of them together, in chunks of neurons, in a few steps (200 neurons ×
+    100,000 bins with ``history=20`` in about 10 s on 2 CPU cores, 14× faster than one
+    L-BFGS fit per neuron; ``benchmarks/bench_observation.py``).
+    Sampling runs bin by bin, all trials and neurons together, feeding back the counts it
+    drew; counts are capped at ``max_count`` so a self-exciting filter cannot run away.
 
     Parameters
     ----------
     history : int, default=20
         Number of past bins ``H`` in the filter.
     alpha : float, default=1e-4
-        L2 penalty on the history weights (per entry, added to the mean NLL).
+        L2 penalty on the history weights: each neuron minimises its mean negative
+        log-likelihood per bin plus ``alpha`` times the sum of its squared weights.
     max_count : int or None, default=None
         Largest count a bin may hold when sampling; None uses each neuron's largest
         training count.
     max_iter : int, default=200
-        Maximum L-BFGS iterations.
+        Maximum Newton iterations (a few suffice; each neuron stops when its predicted
+        improvement is below 1e-9 nats per bin, or float32 round-off hides it).
 
     Attributes
     ----------
@@ -239,7 +258,7 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
     max_count_ : ndarray of shape (n_neurons,)
         Cap used when sampling.
     n_iter_ : int
-        L-BFGS iterations run.
+        Newton iterations run (the most any neuron needed).
 
     Examples
     --------
@@ -268,10 +287,6 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         self.max_count = max_count
         self.max_iter = max_iter
 
-    def _unpack(self, theta, n_neurons):
-        gain, bias = theta[:n_neurons], theta[n_neurons : 2 * n_neurons]
-        return gain, bias, theta[2 * n_neurons :].reshape(n_neurons, self.history)
-
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure
     def fit(self, counts, rates):
@@ -289,60 +304,33 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         self : AutoregressiveObservation
         """
         counts = check_trials(counts, name="counts", counts=True)
-        rates = check_rates(rates)
+        rates = check_rates(rates, positive=True)
         _check_same_shape(counts, rates)
         x, lengths = pad_trials(counts)
         r, _ = pad_trials(rates)
+        if self.history >= x.shape[1]:
+            raise ValueError(
+                f"history={self.history} reaches beyond the trials: the longest has "
+                f"{x.shape[1]} bins, so at most {x.shape[1] - 1} past bins can drive a bin."
+            )
         n_neurons = x.shape[2]
-        valid = valid_bins(lengths, x.shape[1])[..., None]
-        n_valid = float(valid.sum() * n_neurons)
-        drive_rate = _inverse_softplus(r)
-
-        def objective(theta):
-            gain, bias, weights = self._unpack(theta, n_neurons)
-            u = gain * drive_rate + bias + _history_drive(x, weights)
-            lam = _softplus(u)
-            nll = np.where(valid, lam - xlogy(x, lam), 0.0).sum() / n_valid
-            # d nll / d u, with d softplus / du = sigmoid(u).
-            g = np.where(valid, (1.0 - x / np.maximum(lam, 1e-12)) * expit(u), 0.0) / n_valid
-            grad_w = np.stack(
-                [
-                    (g[:, lag:] * x[:, :-lag]).sum(axis=(0, 1))
-                    if lag < x.shape[1]
-                    else np.zeros(n_neurons)
-                    for lag in range(1, self.history + 1)
-                ],
-                axis=1,
-            )
-            value = nll + self.alpha * np.square(weights).sum()
-            grad = np.concatenate(
-                [
-                    (g * drive_rate).sum(axis=(0, 1)),
-                    g.sum(axis=(0, 1)),
-                    (grad_w + 2 * self.alpha * weights).ravel(),
-                ]
-            )
-            return value, grad
-
-        start = np.concatenate(
-            [np.ones(n_neurons), np.zeros(n_neurons), np.zeros(n_neurons * self.history)]
+        gain, bias, weights, n_iter = fit_spike_history(
+            x,
+            # The fit runs in float32: its rate drive needs no more.
+            _inverse_softplus(r.astype(np.float32)),
+            valid_bins(lengths, x.shape[1]),
+            self.history,
+            self.alpha,
+            self.max_iter,
         )
-        result = minimize(
-            objective, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter}
-        )
-        gain, bias, weights = self._unpack(result.x, n_neurons)
         self.rate_gain_, self.bias_, self.history_weights_ = gain, bias, weights
-        self.n_iter_ = int(result.nit)
+        self.n_iter_ = n_iter
         self.n_neurons_ = n_neurons
         observed_max = np.maximum(x.max(axis=(0, 1)), 1).astype(np.int64)
         self.max_count_ = (
             observed_max if self.max_count is None else np.full(n_neurons, self.max_count)
         )
         return self
-
-    def _rates_given_history(self, counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
-        drive = _history_drive(counts, self.history_weights_)
-        return _softplus(self.rate_gain_ * _inverse_softplus(rates) + self.bias_ + drive)
 
     def sample(self, rates, random_state=None):
         """Draw counts bin by bin, feeding each neuron's drawn spikes back into its filter.
@@ -359,17 +347,28 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         counts : ndarray of int64, same form as ``rates``
         """
         check_is_fitted(self)
-        rates = check_rates(rates, n_channels=self.n_neurons_)
+        rates = check_rates(rates, n_channels=self.n_neurons_, positive=True)
         rng = check_random_state(random_state)
         r, lengths = pad_trials(rates)
-        base = self.rate_gain_ * _inverse_softplus(r) + self.bias_
+        n_trials, n_bins, n_neurons = r.shape
+        history = self.history
+        # Oldest lag first, to match the chronological window below.
+        oldest_first = np.ascontiguousarray(self.history_weights_[:, ::-1])[..., None]
+        # The last `history` counts of every trial and neuron, neuron-major, stored twice
+        # over (slots s and s + history) so that the window of bins t-H..t-1 is always the
+        # contiguous slice [t % H, t % H + H): one batched matrix product per bin.
+        recent = np.zeros((n_neurons, n_trials, 2 * history))
         counts = np.zeros(r.shape, dtype=np.int64)
-        for t in range(r.shape[1]):
-            lags = min(self.history, t)
-            # counts[:, t-1], ..., counts[:, t-lags] against w[:, 0], ..., w[:, lags-1].
-            past = counts[:, t - lags : t][:, ::-1]
-            drive = (past * self.history_weights_[:, :lags].T).sum(axis=1)
-            counts[:, t] = np.minimum(rng.poisson(_softplus(base[:, t] + drive)), self.max_count_)
+        # NumPy's legacy Poisson draws, in this order, keep seeded samples of saved models
+        # what they were when the models were written.
+        for t in range(n_bins):
+            slot = t % history
+            window = recent[:, :, slot : slot + history]
+            history_drive = np.matmul(window, oldest_first)[..., 0].T
+            base = self.rate_gain_ * _inverse_softplus(r[:, t]) + self.bias_
+            drawn = np.minimum(rng.poisson(_softplus(base + history_drive)), self.max_count_)
+            counts[:, t] = drawn
+            recent[:, :, slot] = recent[:, :, slot + history] = drawn.T
         valid = valid_bins(lengths, r.shape[1])[..., None]
         counts *= valid  # bins past a trial's end are dropped below anyway
         return unpad_trials(counts, lengths, is_ragged(rates))
@@ -389,10 +388,12 @@ class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
         """
         check_is_fitted(self)
         counts = check_trials(counts, name="counts", counts=True, n_channels=self.n_neurons_)
-        rates = check_rates(rates, n_channels=self.n_neurons_)
+        rates = check_rates(rates, n_channels=self.n_neurons_, positive=True)
         _check_same_shape(counts, rates)
         x, lengths = pad_trials(counts)
         r, _ = pad_trials(rates)
         valid = valid_bins(lengths, x.shape[1])[..., None]
-        ll = poisson_log_likelihood(x, self._rates_given_history(x, r))
+        drive = _history_drive(x, self.history_weights_)
+        given_history = _softplus(self.rate_gain_ * _inverse_softplus(r) + self.bias_ + drive)
+        ll = poisson_log_likelihood(x, given_history)
         return float(np.where(valid, ll, 0.0).sum() / (valid.sum() * x.shape[2]))

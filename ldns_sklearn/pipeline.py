@@ -240,9 +240,10 @@ class LDNSPipeline(Pipeline):
         Draws as many trials as ``X`` holds (with the conditions ``y``, if given), maps both
         the samples and ``X`` to spike counts (:meth:`real_and_generated_counts`) and
         returns :func:`ldns_sklearn.metrics.generation_score` of the two: minus the mean,
-        over five spike statistics, of how far the samples are from ``X`` in units of how
+        over nine spike statistics (the paper's five and four temporal and across-trial
+        ones), of how far the samples are from ``X`` in units of how
         far a second real data set of that size would be: about -1 for a model as good
-        as real data, about -5 for a barely trained one, -20 for an untrained one
+        as real data, about -5 for a barely trained one, -13 for an untrained one
         (``benchmarks/bench_score_scale.py``). Sampling is seeded by the pipeline's
         ``random_state``; ``make_generation_scorer()(pipe, X)`` gives the same number.
 

@@ -17,13 +17,17 @@ from ldns_sklearn.metrics import (
     DISCREPANCIES,
     PEARSON_RS,
     _accumulator,
+    auto_correlation_rmse,
     compare_spike_statistics,
+    cross_correlation_rmse,
+    fano_factor_rmse,
     generation_score,
     make_generation_scorer,
     mean_isi_rmse,
     mean_rate_rmse,
     pairwise_correlation_rmse,
     population_spike_count_kl,
+    psth_rmse,
     spike_statistics,
     std_isi_rmse,
 )
@@ -120,11 +124,18 @@ def test_statistics_match_reference_computations(ragged):
     assert np.isnan(stats["correlation"][4]).all()
 
 
+def assert_same_statistics(actual, expected, **tolerance):
+    assert actual.keys() == expected.keys()
+    for key in expected:
+        if key == "correlation_groups":
+            assert [list(g) for g in actual[key]] == [list(g) for g in expected[key]]
+        else:
+            np.testing.assert_allclose(actual[key], expected[key], **tolerance)
+
+
 def test_ragged_list_of_equal_trials_matches_array(poisson_pair):
     counts = poisson_pair[0]
-    as_array, as_list = spike_statistics(counts), spike_statistics(list(counts))
-    for key in as_array:
-        np.testing.assert_array_equal(as_array[key], as_list[key])
+    assert_same_statistics(spike_statistics(list(counts)), spike_statistics(counts), rtol=1e-12)
 
 
 def test_streaming_blocks_and_float64_gram_give_the_same_statistics(monkeypatch, poisson_pair):
@@ -135,17 +146,13 @@ def test_streaming_blocks_and_float64_gram_give_the_same_statistics(monkeypatch,
     monkeypatch.setattr(_accumulator, "_BLOCK", 200)
     monkeypatch.setattr(_accumulator, "_FLOAT32_EXACT", 0)
     for data, reference in zip((counts, ragged), expected, strict=True):
-        streamed = spike_statistics(data)
-        for key in reference:
-            np.testing.assert_allclose(streamed[key], reference[key], rtol=1e-12, atol=1e-12)
+        assert_same_statistics(spike_statistics(data), reference, rtol=1e-12, atol=1e-12)
 
 
 def test_small_integer_and_bool_dtypes_are_accepted(poisson_pair):
     counts = poisson_pair[0]
     reference = spike_statistics(counts)
-    small = spike_statistics(counts.astype(np.uint8))
-    for key in reference:
-        np.testing.assert_allclose(small[key], reference[key])
+    assert_same_statistics(spike_statistics(counts.astype(np.uint8)), reference)
     binary = counts > 0
     np.testing.assert_allclose(spike_statistics(binary)["mean_rate"], binary.mean(axis=(0, 1)))
 
@@ -184,6 +191,14 @@ def test_individual_functions_agree_with_compare(poisson_pair):
     assert std_isi_rmse(real, generated, bin_size=bin_size) == pytest.approx(
         results["std_isi_rmse"]
     )
+    assert auto_correlation_rmse(real, generated, bin_size=bin_size) == pytest.approx(
+        results["auto_correlation_rmse"]
+    )
+    assert cross_correlation_rmse(real, generated, bin_size=bin_size) == pytest.approx(
+        results["cross_correlation_rmse"]
+    )
+    assert fano_factor_rmse(real, generated) == pytest.approx(results["fano_factor_rmse"])
+    assert psth_rmse(real, generated, bin_size=bin_size) == pytest.approx(results["psth_rmse"])
 
 
 def test_bin_size_quantity_is_expressed_in_seconds(poisson_pair):
@@ -477,6 +492,9 @@ def test_bad_counts_raise_clear_errors(generated, error, match):
         ({"min_isis": 0}, ValueError, "min_isis"),
         ({"bandwidth": "wide"}, ValueError, "bandwidth"),
         ({"eps": 0.0}, ValueError, "eps"),
+        ({"max_lag": -1}, ValueError, "max_lag"),
+        ({"max_lag": 4}, ValueError, "max_lag=4 reaches beyond the trials"),
+        ({"n_groups": 0}, ValueError, "n_groups"),
     ],
 )
 def test_bad_parameters_raise(kwargs, error, match):

@@ -20,6 +20,7 @@ from ldns_sklearn import (
 )
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import generation_score, make_generation_scorer
+from ldns_sklearn.observation import AutoregressiveObservation
 
 TINY_AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8)
 TINY_DM = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5)
@@ -184,3 +185,14 @@ def test_random_spike_placement_is_seeded_by_sample(lorenz):
     for trial_a, trial_b in zip(first, again, strict=True):
         for a, b in zip(trial_a, trial_b, strict=True):
             np.testing.assert_array_equal(a.magnitude, b.magnitude)
+
+
+def test_grid_search_over_the_spike_history_length(lorenz):
+    pipe = tiny_pipeline().set_params(ae__observation=AutoregressiveObservation(history=1))
+    search = GridSearchCV(pipe, {"ae__observation__history": [1, 3]}, cv=2)
+    search.fit(lorenz.spiketrains)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    fitted = search.best_estimator_.named_steps["ae"].observation_
+    assert fitted.history_weights_.shape[1] == search.best_params_["ae__observation__history"]
+    # The search's candidates are clones: the estimator it was given stays unfitted.
+    assert not hasattr(pipe.named_steps["ae"].observation, "history_weights_")

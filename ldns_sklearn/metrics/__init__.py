@@ -21,6 +21,14 @@ The statistics follow the conventions of the paper's code (``mackelab/LDNS``,
   the bin without its end points); intervals are taken within a trial only and pooled over
   trials per neuron (the paper's ``compute_spike_stats_per_neuron``); the standard deviation
   is the population one (``ddof=0``, as ``np.std``);
+* **temporal correlations**: each neuron's counts centred on their mean within the trial,
+  the "biased" lag product ``(1/T) sum_t x_t x_{t+k}`` averaged over trials (the paper's
+  ``get_temp_corr_summary``): per neuron for the auto-correlation, averaged over the pairs
+  of each of ``n_groups`` groups of neurons (the paper's ``group_neurons_temp_corr``) for the
+  cross-correlation; compared over lags ``1..max_lag``;
+* **Fano factor**: variance over mean of each neuron's spike count per trial (as Elephant's
+  ``fanofactor``); **PSTH**: each neuron's count per bin from the trial start, averaged over
+  trials;
 * RMSEs run over the neurons (or pairs) where the statistic is defined in both data sets,
   like the paper's ``rmse_nan``.
 
@@ -37,7 +45,8 @@ are per bin and in bins. A bare number is refused, as ``SpikeTrainBinner`` refus
 
 The module is a package split by concern, like ``sklearn.metrics``: input checks
 (``_checks``), the streaming sums (``_accumulator``), statistics (``_statistics``),
-comparisons (``_compare``), the combined score (``_score``) and scorers (``_scorer``).
+comparisons (``_compare``, ``_compare_temporal``; the lag products in ``_temporal``), the
+combined score (``_score``) and scorers (``_scorer``).
 """
 
 from ._compare import (
@@ -50,6 +59,12 @@ from ._compare import (
     population_spike_count_kl,
     std_isi_rmse,
 )
+from ._compare_temporal import (
+    auto_correlation_rmse,
+    cross_correlation_rmse,
+    fano_factor_rmse,
+    psth_rmse,
+)
 from ._score import generation_score
 from ._scorer import make_generation_scorer
 from ._statistics import spike_statistics
@@ -57,13 +72,17 @@ from ._statistics import spike_statistics
 __all__ = [
     "DISCREPANCIES",
     "PEARSON_RS",
+    "auto_correlation_rmse",
     "compare_spike_statistics",
+    "cross_correlation_rmse",
+    "fano_factor_rmse",
     "generation_score",
     "make_generation_scorer",
     "mean_isi_rmse",
     "mean_rate_rmse",
     "pairwise_correlation_rmse",
     "population_spike_count_kl",
+    "psth_rmse",
     "spike_statistics",
     "std_isi_rmse",
 ]

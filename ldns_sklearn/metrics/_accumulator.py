@@ -22,14 +22,16 @@ _BLOCK = 1 << 22
 _FLOAT32_EXACT = 1 << 24
 
 #: The optional parts of :class:`SpikeSums`; a statistic that needs few asks for few.
-ALL_PARTS = frozenset({"population", "correlation", "isi"})
+ALL_PARTS = frozenset({"population", "correlation", "isi", "fano", "psth"})
 
 
 @dataclass
 class SpikeSums:
     """Sufficient statistics of a set of trials of spike counts.
 
-    ``gram``, ``population`` and ``isi`` are None unless asked for (``parts``).
+    ``gram``, ``population``, ``isi``, ``trial_totals`` and ``psth`` are None unless asked
+    for (``parts``); ``lags`` (lag products, :class:`._temporal.LagSums`) is attached by the
+    caller, since its neuron groups come from the real data's correlations.
     """
 
     n_neurons: int
@@ -41,6 +43,12 @@ class SpikeSums:
     population: list[np.ndarray] | None = None
     # Per neuron: number, sum and sum of squares of its inter-spike intervals (in bins).
     isi: np.ndarray | None = None
+    n_trials: int = 0
+    # Per neuron: sum and sum of squares of its spike count per trial (Fano factor).
+    trial_totals: np.ndarray | None = None
+    # Per bin from each trial's start: summed counts (n_bins, n_neurons) and trials reaching it.
+    psth: tuple[np.ndarray, np.ndarray] | None = None
+    lags: object = None
 
     @classmethod
     def from_trials(cls, trials, parts=ALL_PARTS) -> SpikeSums:
@@ -52,6 +60,8 @@ class SpikeSums:
             gram=np.zeros((width, width)) if "correlation" in parts else None,
             population=[] if "population" in parts else None,
             isi=np.zeros((3, width)) if "isi" in parts else None,
+            trial_totals=np.zeros((2, width)) if "fano" in parts else None,
+            psth=(np.zeros((0, width)), np.zeros(0)) if "psth" in parts else None,
         )
         # A tall, thin Gram product gains little from threads, and multi-threaded OpenBLAS
         # slows down by an order of magnitude when other processes share the cores.
@@ -66,7 +76,16 @@ class SpikeSums:
         bins = _bins(block, lengths)
         spikes = bins.sum(axis=0, dtype=np.float64)
         self.n_bins += len(bins)
+        self.n_trials += len(block)
         self.spikes += spikes
+        if self.trial_totals is not None:
+            totals = block.sum(axis=1, dtype=np.float64)
+            self.trial_totals += (totals.sum(axis=0), np.square(totals).sum(axis=0))
+        if self.psth is not None:
+            self.psth = _add_padded(
+                self.psth,
+                (block.sum(axis=0, dtype=np.float64), valid_bins(lengths, block.shape[1]).sum(0)),
+            )
         if self.population is not None:
             self.population.append(bins.sum(axis=1, dtype=np.int64))
         if self.gram is not None:
@@ -88,6 +107,10 @@ class SpikeSums:
             gram=add(self.gram, other.gram),
             population=add(self.population, other.population),
             isi=add(self.isi, other.isi),
+            n_trials=self.n_trials + other.n_trials,
+            trial_totals=add(self.trial_totals, other.trial_totals),
+            psth=None if self.psth is None else _add_padded(self.psth, other.psth),
+            lags=None if self.lags is None else self.lags.merged(other.lags),
         )
 
     def population_counts(self) -> np.ndarray:
@@ -95,6 +118,16 @@ class SpikeSums:
         if not self.population:
             return np.zeros(0, np.int64)
         return np.concatenate(self.population)
+
+
+def _add_padded(psth, other):
+    """Bin-by-bin sum of two ``(summed counts, trials per bin)`` of possibly different lengths."""
+    n_bins = max(len(psth[1]), len(other[1]))
+    return tuple(
+        np.pad(a, [(0, n_bins - len(a))] + [(0, 0)] * (a.ndim - 1))
+        + np.pad(b, [(0, n_bins - len(b))] + [(0, 0)] * (b.ndim - 1))
+        for a, b in zip(psth, other, strict=True)
+    )
 
 
 def _blocks(trials):

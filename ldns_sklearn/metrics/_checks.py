@@ -17,6 +17,8 @@ COMMON_CONSTRAINTS = {
     "min_isis": [Interval(Integral, 1, None, closed="left")],
     "bandwidth": [StrOptions({"scott", "silverman"}), Interval(Real, 0, None, closed="neither")],
     "eps": [Interval(Real, 0, 1, closed="neither")],
+    "max_lag": [Interval(Integral, 0, None, closed="left"), None],
+    "n_groups": [Interval(Integral, 1, None, closed="left")],
 }
 
 

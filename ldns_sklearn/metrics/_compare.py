@@ -8,17 +8,23 @@ import numpy as np
 from scipy.signal import convolve
 
 from .._sklearn_compat import validate_params
-from ._accumulator import SpikeSums
+from ._accumulator import ALL_PARTS, SpikeSums
 from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_pair
 from ._statistics import correlation, isi_statistics, mean_rate, statistics
+from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
 
-# Discrepancies (lower is better) that generation_score combines, in the paper's table order.
+# Discrepancies (lower is better) that generation_score combines: the paper's table order,
+# then the temporal and trial statistics.
 DISCREPANCIES = (
     "population_spike_count_kl",
     "pairwise_correlation_rmse",
     "mean_rate_rmse",
     "mean_isi_rmse",
     "std_isi_rmse",
+    "auto_correlation_rmse",
+    "cross_correlation_rmse",
+    "fano_factor_rmse",
+    "psth_rmse",
 )
 # Agreement measures (higher is better) that compare_spike_statistics adds.
 PEARSON_RS = (
@@ -27,7 +33,26 @@ PEARSON_RS = (
     "mean_rate_pearson_r",
     "mean_isi_pearson_r",
     "std_isi_pearson_r",
+    "auto_correlation_pearson_r",
+    "cross_correlation_pearson_r",
+    "fano_factor_pearson_r",
+    "psth_pearson_r",
 )
+
+
+def summed_pair(real, generated, *, max_lag=None, n_groups=DEFAULT_N_GROUPS, parts=ALL_PARTS):
+    """:class:`SpikeSums` of validated real and generated counts, lag products included.
+
+    Both are summed over the same groups of neurons, made from the correlations of
+    ``real``, so that their cross-correlations compare the same pairs.
+    """
+    max_lag = resolve_max_lag(max_lag, {"real": real, "generated": generated})
+    real_sums = SpikeSums.from_trials(real, parts | {"correlation"})
+    groups = correlation_groups(correlation(real_sums), n_groups)
+    generated_sums = SpikeSums.from_trials(generated, parts)
+    for sums, trials in ((real_sums, real), (generated_sums, generated)):
+        sums.lags = LagSums.from_trials(trials, groups, max_lag)
+    return real_sums, generated_sums
 
 
 @validate_params(
@@ -288,15 +313,26 @@ def std_isi_rmse(real, generated, *, bin_size=None, min_isis=2):
     prefer_skip_nested_validation=True,
 )
 def compare_spike_statistics(
-    real, generated, *, bin_size=None, min_isis=2, bandwidth="scott", eps=1e-10
+    real,
+    generated,
+    *,
+    bin_size=None,
+    min_isis=2,
+    bandwidth="scott",
+    eps=1e-10,
+    max_lag=None,
+    n_groups=DEFAULT_N_GROUPS,
 ):
     """All sample-quality statistics of generated against real spike counts.
 
-    Each data set is read once. The discrepancies are those of
-    :func:`population_spike_count_kl`, :func:`pairwise_correlation_rmse`,
-    :func:`mean_rate_rmse`, :func:`mean_isi_rmse` and :func:`std_isi_rmse`; the Pearson
-    correlations compare the same per-neuron statistics, the off-diagonal correlations and the
-    population spike-count densities entry by entry.
+    The discrepancies are those of :func:`population_spike_count_kl`,
+    :func:`pairwise_correlation_rmse`, :func:`mean_rate_rmse`, :func:`mean_isi_rmse`,
+    :func:`std_isi_rmse`, :func:`auto_correlation_rmse`, :func:`cross_correlation_rmse`,
+    :func:`fano_factor_rmse` and :func:`psth_rmse`; the Pearson correlations compare the
+    same entries (per-neuron statistics, off-diagonal correlations, population spike-count
+    densities, correlation curves, PSTH bins) one by one. Generated data are read once,
+    real data twice (the neuron groups of the cross-correlations come from its
+    correlations).
 
     Parameters
     ----------
@@ -311,14 +347,19 @@ def compare_spike_statistics(
         Kernel width of the population spike-count density.
     eps : float, default=1e-10
         Floor of the population spike-count densities.
+    max_lag : int or None, default=None
+        Largest lag, in bins, of the auto- and cross-correlations; None: 10, or fewer where
+        trials are shorter. A lag beyond the trials is refused.
+    n_groups : int, default=4
+        Groups of neurons (by correlation strength in ``real``) whose cross-correlations are
+        averaged.
 
     Returns
     -------
     results : dict of str to float
-        Lower is better for ``"population_spike_count_kl"``, ``"pairwise_correlation_rmse"``,
-        ``"mean_rate_rmse"``, ``"mean_isi_rmse"`` and ``"std_isi_rmse"``; higher is better for
-        ``"population_spike_count_pearson_r"``, ``"pairwise_correlation_pearson_r"``,
-        ``"mean_rate_pearson_r"``, ``"mean_isi_pearson_r"`` and ``"std_isi_pearson_r"``.
+        Lower is better for the discrepancies (:data:`DISCREPANCIES`: the names ending in
+        ``_kl`` or ``_rmse``); higher is better for the Pearson correlations
+        (:data:`PEARSON_RS`, ending in ``_pearson_r``).
 
     Examples
     --------
@@ -329,16 +370,15 @@ def compare_spike_statistics(
     >>> real = rng.poisson(rates, size=(60, 25, 8))
     >>> generated = rng.poisson(rates, size=(60, 25, 8))
     >>> results = compare_spike_statistics(real, generated)
-    >>> sorted(results)[:3]
-    ['mean_isi_pearson_r', 'mean_isi_rmse', 'mean_rate_pearson_r']
+    >>> list(results)[:3]
+    ['population_spike_count_kl', 'pairwise_correlation_rmse', 'mean_rate_rmse']
     >>> results["mean_rate_pearson_r"] > 0.95
     True
     """
     real, generated, bin_size = check_pair(real, generated, bin_size)
     one_sided = {}
     result = discrepancies(
-        SpikeSums.from_trials(real),
-        SpikeSums.from_trials(generated),
+        *summed_pair(real, generated, max_lag=max_lag, n_groups=n_groups),
         min_isis=min_isis,
         bandwidth=bandwidth,
         eps=eps,
@@ -388,6 +428,12 @@ def _pearson_r(real, generated):
     real, generated = real - real.mean(), generated - generated.mean()
     norm = np.sqrt(np.sum(real**2) * np.sum(generated**2))
     return float(np.sum(real * generated) / norm) if norm > 0 else float("nan")
+
+
+def _common_bins(real_psth, generated_psth):
+    """The PSTHs over the bins both reach (trials aligned at their start)."""
+    n_bins = min(len(real_psth), len(generated_psth))
+    return real_psth[:n_bins], generated_psth[:n_bins]
 
 
 def _off_diagonal(matrix):
@@ -458,6 +504,14 @@ def discrepancies(
         real["population_counts"], generated["population_counts"], bandwidth, eps
     )
     real_corr, generated_corr = (_off_diagonal(s["correlation"]) for s in (real, generated))
+    # Lag 0 of the curves is a variance (auto) or a plain correlation (cross), both compared
+    # elsewhere; the temporal statistics compare lags 1..max_lag, as the paper's figures.
+    real_auto, generated_auto, real_cross, generated_cross = (
+        s[key][:, 1:]
+        for key in ("auto_correlation", "cross_correlation")
+        for s in (real, generated)
+    )
+    real_psth, generated_psth = _common_bins(real["psth"], generated["psth"])
     result = {
         "population_spike_count_kl": _kl(p, q),
         "pairwise_correlation_rmse": _rmse(
@@ -468,11 +522,21 @@ def discrepancies(
         "std_isi_rmse": _rmse(
             real["std_isi"], generated["std_isi"], "ISI standard deviation", one_sided
         ),
+        "auto_correlation_rmse": _rmse(real_auto, generated_auto, "auto-correlation"),
+        "cross_correlation_rmse": _rmse(real_cross, generated_cross, "cross-correlation"),
+        "fano_factor_rmse": _rmse(
+            real["fano_factor"], generated["fano_factor"], "Fano factor", one_sided
+        ),
+        "psth_rmse": _rmse(real_psth, generated_psth, "PSTH"),
         # The Pearson r compare the same entries (already counted above).
         "population_spike_count_pearson_r": _pearson_r(p, q),
         "pairwise_correlation_pearson_r": _pearson_r(real_corr, generated_corr),
         "mean_rate_pearson_r": _pearson_r(real["mean_rate"], generated["mean_rate"]),
         "mean_isi_pearson_r": _pearson_r(real["mean_isi"], generated["mean_isi"]),
         "std_isi_pearson_r": _pearson_r(real["std_isi"], generated["std_isi"]),
+        "auto_correlation_pearson_r": _pearson_r(real_auto, generated_auto),
+        "cross_correlation_pearson_r": _pearson_r(real_cross, generated_cross),
+        "fano_factor_pearson_r": _pearson_r(real["fano_factor"], generated["fano_factor"]),
+        "psth_pearson_r": _pearson_r(real_psth, generated_psth),
     }
     return result

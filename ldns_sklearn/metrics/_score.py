@@ -10,6 +10,8 @@ from .._sklearn_compat import validate_params
 from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, check_pair
 from ._compare import DISCREPANCIES, discrepancies, warn_one_sided
+from ._statistics import correlation
+from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
 
 
 def _distances(results: dict) -> dict:
@@ -29,11 +31,22 @@ def _relative(value, reference):
     return 0.0 if value == 0 else np.inf
 
 
-def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10):
-    """``(score, results, one_sided)`` of validated counts, each data set read once.
+def generation_report(
+    real,
+    generated,
+    *,
+    min_isis=2,
+    bandwidth="scott",
+    eps=1e-10,
+    max_lag=None,
+    n_groups=DEFAULT_N_GROUPS,
+):
+    """``(score, ratios, results, one_sided)`` of validated counts.
 
-    ``results`` is :func:`compare_spike_statistics` of the two; ``one_sided`` counts the
-    entries defined in only one of them (for one warning by the caller).
+    ``ratios`` maps each defined discrepancy to its ratio to the floor (the KL through its
+    square root), the terms the score averages; ``results`` is
+    :func:`compare_spike_statistics` of the two; ``one_sided`` counts the entries defined in
+    only one of them (for one warning by the caller).
     """
     if len(real) < 2:
         raise ValueError(
@@ -41,11 +54,16 @@ def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-
             "the even and the odd trials of real."
         )
     options = {"min_isis": min_isis, "bandwidth": bandwidth, "eps": eps}
-    even, odd = SpikeSums.from_trials(real[0::2]), SpikeSums.from_trials(real[1::2])
+    max_lag = resolve_max_lag(max_lag, {"real": real, "generated": generated})
+    halves = real[0::2], real[1::2]
+    even, odd = (SpikeSums.from_trials(half) for half in halves)
+    # One grouping of neurons (from all of real) for every comparison, floor included.
+    groups = correlation_groups(correlation(even.merged(odd)), n_groups)
+    generated_sums = SpikeSums.from_trials(generated)
+    for sums, trials in ((even, halves[0]), (odd, halves[1]), (generated_sums, generated)):
+        sums.lags = LagSums.from_trials(trials, groups, max_lag)
     one_sided = {}
-    results = discrepancies(
-        even.merged(odd), SpikeSums.from_trials(generated), one_sided=one_sided, **options
-    )
+    results = discrepancies(even.merged(odd), generated_sums, one_sided=one_sided, **options)
     # Two halves differ by sqrt(2) times the sampling noise of two full-size data sets
     # (these statistics' noise shrinks as one over the square root of the trial count).
     floor = {
@@ -53,13 +71,13 @@ def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-
         for name, value in _distances(discrepancies(even, odd, **options)).items()
     }
     achieved = _distances(results)
-    ratios = [
-        _relative(achieved[name], floor[name])
+    ratios = {
+        name: _relative(achieved[name], floor[name])
         for name in DISCREPANCIES
         if np.isfinite(achieved[name]) and np.isfinite(floor[name])
-    ]
-    score = -float(np.mean(ratios)) if ratios else float("nan")
-    return score, results, one_sided
+    }
+    score = -float(np.mean(list(ratios.values()))) if ratios else float("nan")
+    return score, ratios, results, one_sided
 
 
 @validate_params(
@@ -70,31 +88,45 @@ def generation_report(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-
         "bandwidth": COMMON_CONSTRAINTS["bandwidth"],
         "eps": COMMON_CONSTRAINTS["eps"],
         "bin_size": COMMON_CONSTRAINTS["bin_size"],
+        "max_lag": COMMON_CONSTRAINTS["max_lag"],
+        "n_groups": COMMON_CONSTRAINTS["n_groups"],
     },
     prefer_skip_nested_validation=True,
 )
-def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-10, bin_size=None):
+def generation_score(
+    real,
+    generated,
+    *,
+    min_isis=2,
+    bandwidth="scott",
+    eps=1e-10,
+    bin_size=None,
+    max_lag=None,
+    n_groups=DEFAULT_N_GROUPS,
+):
     """One number for sample quality, higher is better: about -1 is as close as real data.
 
-    Each of the five discrepancies of :func:`compare_spike_statistics` (population
-    spike-count KL, RMSE of pairwise correlations, mean rates, mean ISIs and ISI standard
-    deviations) is divided by the same discrepancy between two real data sets of the size
+    Each of the nine discrepancies of :func:`compare_spike_statistics` — the paper's five
+    (population spike-count KL, RMSE of pairwise correlations, mean rates, mean ISIs and ISI
+    standard deviations) and four that see time and trials (RMSE of spike-count
+    auto-correlations and group cross-correlations over lags, of Fano factors and of PSTHs)
+    — is divided by the same discrepancy between two real data sets of the size
     of ``real`` — its sampling-noise floor, estimated from the even against the odd trials
     of ``real`` and scaled by ``1/sqrt(2)`` to full size. Then::
 
         score = -mean_k( d_k(real, generated) / floor_k )
 
-    The KL enters as its square root, so that all five are distances on one scale (a KL
+    The KL enters as its square root, so that all nine are distances on one scale (a KL
     grows with the square of a small difference, an RMSE linearly). The ratios make the
     score free of units and of the bin size.
 
     How to read it: ``-1`` means generated data differ from ``real`` about as much as a
     second real recording of the same size would (a perfect model scores about -1, between
     roughly -0.7 and -1.5 from one draw of data to the next); ``-2`` means twice as far
-    as that, on average over the five statistics. On Lorenz data
+    as that, on average over the nine statistics. On Lorenz data
     (``benchmarks/bench_score_scale.py``) a pipeline trained at the default sizes scored
-    -0.75 (a second real data set: -0.81), one trained for a tenth of that -5.7, an
-    untrained one -19.5. It is exactly 0 only for ``generated`` equal to ``real``.
+    -0.77 (a second real data set: -0.85), one trained for a tenth of that -5.3, an
+    untrained one -13.3. It is exactly 0 only for ``generated`` equal to ``real``.
 
     Discrepancies that are undefined (NaN, e.g. ISI statistics when no neuron fires twice)
     are left out of the mean; a zero floor gives a ratio of 0 if the generated discrepancy
@@ -115,6 +147,11 @@ def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-1
     bin_size : quantities.Quantity or None, default=None
         Only for Neo trials (as ``LDNSPipeline.sample`` returns them): the bin to count
         their spikes in; None reads the bin size generated trains record.
+    max_lag : int or None, default=None
+        Largest lag, in bins, of the auto- and cross-correlations (default 10, fewer for
+        shorter trials).
+    n_groups : int, default=4
+        Groups of neurons of the cross-correlations, formed from all of ``real``.
 
     Returns
     -------
@@ -123,7 +160,7 @@ def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-1
 
     See Also
     --------
-    compare_spike_statistics : The five discrepancies one by one.
+    compare_spike_statistics : The nine discrepancies one by one.
     make_generation_scorer : The score (or any statistic) as a scorer for grid searches.
 
     Examples
@@ -141,8 +178,14 @@ def generation_score(real, generated, *, min_isis=2, bandwidth="scott", eps=1e-1
     True
     """
     real, generated, _ = check_pair(real, generated, bin_size)
-    score, _, one_sided = generation_report(
-        real, generated, min_isis=min_isis, bandwidth=bandwidth, eps=eps
+    score, _, _, one_sided = generation_report(
+        real,
+        generated,
+        min_isis=min_isis,
+        bandwidth=bandwidth,
+        eps=eps,
+        max_lag=max_lag,
+        n_groups=n_groups,
     )
     warn_one_sided(one_sided, stacklevel=3)
     return score

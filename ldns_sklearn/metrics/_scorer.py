@@ -6,9 +6,8 @@ from numbers import Integral
 
 from .._neo import is_neo_trials, n_trials
 from .._sklearn_compat import Interval, StrOptions, validate_params
-from ._accumulator import SpikeSums
 from ._checks import check_pair
-from ._compare import DISCREPANCIES, PEARSON_RS, discrepancies, warn_one_sided
+from ._compare import DISCREPANCIES, PEARSON_RS, discrepancies, summed_pair, warn_one_sided
 from ._score import generation_report
 
 METRICS = ("generation_score", *DISCREPANCIES, *PEARSON_RS)
@@ -61,12 +60,10 @@ class _GenerationScorer:
         real, generated, _ = check_pair(real, generated)
         names = [self.metric] if isinstance(self.metric, str) else list(self.metric)
         if "generation_score" in names:
-            score, results, one_sided = generation_report(real, generated)
+            score, _, results, one_sided = generation_report(real, generated)
         else:
             one_sided = {}
-            results = discrepancies(
-                SpikeSums.from_trials(real), SpikeSums.from_trials(generated), one_sided=one_sided
-            )
+            results = discrepancies(*summed_pair(real, generated), one_sided=one_sided)
             score = None
         # One warning per call, whatever the number of statistics.
         warn_one_sided(one_sided, stacklevel=2)
@@ -121,7 +118,7 @@ def make_generation_scorer(metric="generation_score", n_samples=None, random_sta
         ``"generation_score"`` (see :func:`generation_score`) or a key of
         :func:`compare_spike_statistics`. Discrepancies (lower is better) are negated so
         that, as scikit-learn expects, a higher score is always better. A list of names,
-        or ``"all"`` (the combined score and the five discrepancies), makes a multimetric
+        or ``"all"`` (the combined score and the nine discrepancies), makes a multimetric
         scorer returning a dict: one sampling per candidate and fold, every statistic in
         ``cv_results_`` (pass ``refit=`` one of the names to ``GridSearchCV``).
     n_samples : int, default=None
@@ -152,7 +149,7 @@ def make_generation_scorer(metric="generation_score", n_samples=None, random_sta
     >>> scorer(RateModel(0.5), X) > scorer(RateModel(2.0), X)
     True
     >>> several = make_generation_scorer("all", random_state=0)(RateModel(0.5), X)
-    >>> sorted(several)[:2]
-    ['generation_score', 'mean_isi_rmse']
+    >>> list(several)[:3]
+    ['generation_score', 'population_spike_count_kl', 'pairwise_correlation_rmse']
     """
     return _GenerationScorer(_check_metric(metric), n_samples, random_state)

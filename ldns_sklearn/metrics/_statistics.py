@@ -7,14 +7,17 @@ import numpy as np
 from .._sklearn_compat import validate_params
 from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_counts, recorded_bin_size
+from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
 
 
 @validate_params(
     {"counts": ["array-like"], **COMMON_CONSTRAINTS},
     prefer_skip_nested_validation=True,
 )
-def spike_statistics(counts, *, bin_size=None, min_isis=2):
-    """Per-neuron and population statistics of binned spike counts.
+def spike_statistics(
+    counts, *, bin_size=None, min_isis=2, max_lag=None, n_groups=DEFAULT_N_GROUPS
+):
+    """Per-neuron, population and temporal statistics of binned spike counts.
 
     Parameters
     ----------
@@ -27,6 +30,12 @@ def spike_statistics(counts, *, bin_size=None, min_isis=2):
     min_isis : int, default=2
         Fewest inter-spike intervals a neuron needs for its ISI statistics; below that they
         are NaN.
+    max_lag : int or None, default=None
+        Largest lag, in bins, of the auto- and cross-correlations; None: 10, or fewer where
+        the longest trial is shorter. A lag no trial reaches is refused.
+    n_groups : int, default=4
+        Groups of neurons whose pairs' cross-correlations are averaged (the paper's
+        grouping by correlation strength); fewer for fewer than ``2 * n_groups`` neurons.
 
     Returns
     -------
@@ -37,7 +46,21 @@ def spike_statistics(counts, *, bin_size=None, min_isis=2):
         ``"n_isis"`` (n_neurons,): number of intervals;
         ``"correlation"`` (n_neurons, n_neurons): Pearson correlation of the counts with bins
         of all trials concatenated, NaN for silent neurons;
-        ``"population_counts"`` (total number of bins,): spikes of all neurons per bin.
+        ``"population_counts"`` (total number of bins,): spikes of all neurons per bin;
+        ``"fano_factor"`` (n_neurons,): variance over mean (ddof=0) of each neuron's spike
+        count per trial, as :func:`elephant.statistics.fanofactor` of its trains, NaN for
+        a silent neuron;
+        ``"psth"`` (longest trial's bins, n_neurons): the trial-averaged rate in each bin
+        from the trials' start, over the trials that reach it (spikes per second with a
+        ``bin_size``, else per bin);
+        ``"auto_correlation"`` (n_neurons, max_lag + 1): each neuron's spike-count
+        auto-correlation at lags ``0..max_lag`` bins — counts centred on their trial's mean,
+        ``(1/T) sum_t x_t x_{t+k}`` averaged over trials, as the paper's code (lag 0 is the
+        variance; in (spikes per second)² with a ``bin_size``);
+        ``"cross_correlation"`` (n_groups, max_lag + 1): the same between distinct neurons,
+        averaged over the pairs of each group (both directions);
+        ``"correlation_groups"``: tuple of index arrays, the neurons of each group, most
+        correlated first.
 
     Examples
     --------
@@ -55,7 +78,11 @@ def spike_statistics(counts, *, bin_size=None, min_isis=2):
     if bin_size is None:
         bin_size = recorded_bin_size(counts)
     counts = check_counts(counts, "counts", bin_size)
-    return statistics(SpikeSums.from_trials(counts), bin_size_in_seconds(bin_size), min_isis)
+    max_lag = resolve_max_lag(max_lag, {"counts": counts})
+    sums = SpikeSums.from_trials(counts)
+    groups = correlation_groups(correlation(sums), n_groups)
+    sums.lags = LagSums.from_trials(counts, groups, max_lag)
+    return statistics(sums, bin_size_in_seconds(bin_size), min_isis)
 
 
 def mean_rate(sums: SpikeSums, bin_size):
@@ -87,14 +114,35 @@ def isi_statistics(sums: SpikeSums, bin_size, min_isis):
     return mean * bin_size, np.sqrt(variance) * bin_size, count.astype(np.int64)
 
 
+def fano_factor(sums: SpikeSums):
+    total, squares = sums.trial_totals
+    mean = total / sums.n_trials
+    variance = np.clip(squares / sums.n_trials - mean**2, 0.0, None)
+    return np.divide(variance, mean, out=np.full_like(mean, np.nan), where=mean > 0)
+
+
+def psth(sums: SpikeSums, bin_size):
+    summed, reached = sums.psth
+    return summed / reached[:, None] / bin_size
+
+
 def statistics(sums: SpikeSums, bin_size: float, min_isis: int) -> dict:
-    """Every per-neuron and population statistic of the summed trials."""
+    """Every statistic of the summed trials (the temporal ones where ``sums.lags`` is set)."""
     mean_isi, std_isi, n_isis = isi_statistics(sums, bin_size, min_isis)
-    return {
+    result = {
         "mean_rate": mean_rate(sums, bin_size),
         "mean_isi": mean_isi,
         "std_isi": std_isi,
         "n_isis": n_isis,
         "correlation": correlation(sums),
         "population_counts": sums.population_counts(),
+        "fano_factor": fano_factor(sums),
+        "psth": psth(sums, bin_size),
     }
+    if sums.lags is not None:
+        # Products of two rates: squared units.
+        scale = 1.0 / bin_size**2
+        result["auto_correlation"] = sums.lags.auto_correlation(scale)
+        result["cross_correlation"] = sums.lags.cross_correlation(scale)
+        result["correlation_groups"] = sums.lags.groups
+    return result
