@@ -39,3 +39,15 @@ def test_using_your_own_recordings_gets_trials_from_each_source():
     np.testing.assert_array_equal(np.asarray(done["counts"]), done["data"].counts)
     assert np.asarray(done["samples"]).shape == (2, 40, 6)
     assert not done["workdir"].exists()
+
+
+def test_elephant_analyses_run_on_generated_neo_trials(capsys):
+    report = _load("elephant_analyses").main("smoke")
+    assert "GPFA log-lik per trial" in capsys.readouterr().out
+    table = report["table"]
+    assert set(table) == {"LDNS samples", "real, second set", "Poisson, same rates"}
+    assert all(np.isfinite(value) for row in table.values() for value in row.values())
+    # The analyses tell real data from structureless Poisson trains of the same rates.
+    second, poisson = table["real, second set"], table["Poisson, same rates"]
+    assert second["correlation RMSE"] < poisson["correlation RMSE"]
+    assert second["GPFA log-lik per trial"] > poisson["GPFA log-lik per trial"]
