@@ -10,10 +10,11 @@ It prints
 1. how well the autoencoder's latents recover the true Lorenz state (R² of a linear map
    fitted on training trials, evaluated on held-out trials),
 2. the autoencoder's held-out log-likelihood in bits/spike,
-3. the paper's sample-quality statistics of generated trials against held-out real trials,
-   next to a homogeneous Poisson baseline with the true per-neuron rates and next to the
-   floor that real data reaches against itself (two disjoint real halves), and the ratio
-   of LDNS to that floor (1 = as close to the data as real data is to itself),
+3. the sample-quality statistics of generated trials against held-out real trials (the
+   paper's five and the temporal and across-trial ones), one row per statistic, next to a
+   homogeneous Poisson baseline with the true per-neuron rates and next to the floor that
+   real data reaches against itself (two disjoint real halves), and the ratio of LDNS to
+   that floor (1 = as close to the data as real data is to itself),
 and saves a figure (rasters, statistics, training curves) to ``examples/output/``.
 """
 
@@ -88,13 +89,14 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
         "Poisson, true rates": compare_spike_statistics(data.counts[test], poisson),
         "real vs real": compare_spike_statistics(real_half_b, real_half_a),
     }
-    print("\nDiscrepancy to held-out real trials (lower is better):")
-    print(f"{'':22s}" + "".join(f"{name:>28s}" for name in DISCREPANCIES))
-    for label, row in rows.items():
-        print(f"{label:22s}" + "".join(f"{row[name]:28.5f}" for name in DISCREPANCIES))
     ratios = {name: rows["LDNS samples"][name] / rows["real vs real"][name]
               for name in DISCREPANCIES}
-    print(f"{'LDNS / real vs real':22s}" + "".join(f"{ratios[n]:27.2f}x" for n in DISCREPANCIES))
+    print("\nDiscrepancy to held-out real trials (lower is better):")
+    header = "".join(f"{label:>22s}" for label in [*rows, "LDNS / real vs real"])
+    print(f"{'':28s}{header}")
+    for name in DISCREPANCIES:
+        print(f"{name:28s}" + "".join(f"{row[name]:22.5f}" for row in rows.values())
+              + f"{ratios[name]:21.2f}x")
 
     if output is not None:
         _save_figure(output, pipe, data.spiketrains[test][0], pipe.sample(1, random_state=2)[0],
