@@ -62,6 +62,70 @@ def restore_on_failure(fit):
     return wrapper
 
 
+class SavableMixin:
+    """``save(path)`` and ``cls.load(path)``: :func:`~ldns_sklearn.save_model` and
+    :func:`~ldns_sklearn.load_model` as methods, where CEBRA and torch users reach for them."""
+
+    def save(self, path) -> None:
+        """Save this estimator (fitted or not) to a file that loads without unpickling.
+
+        The same as :func:`ldns_sklearn.save_model` ``(self, path)``; see there for the
+        format and what it refuses.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+            Where to write; the name is used exactly as given.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import quantities as pq
+        >>> from ldns_sklearn import SpikeTrainBinner
+        >>> binner = SpikeTrainBinner(bin_size=5 * pq.ms).fit(np.zeros((2, 4, 3), dtype=int))
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "binner.npz")
+        ...     binner.save(path)
+        ...     SpikeTrainBinner.load(path).n_neurons_
+        3
+        """
+        # Imported here: persistence imports every estimator class for its registry.
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator of this class saved by :meth:`save` or ``save_model``.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+
+        Returns
+        -------
+        estimator : instance of this class
+
+        Raises
+        ------
+        TypeError
+            If the file holds an estimator of another class
+            (:func:`ldns_sklearn.load_model` loads whatever a file holds).
+        ValueError
+            If the file is not a valid ldns_sklearn model file.
+        """
+        from .persistence import load_model
+
+        estimator = load_model(path)
+        if not isinstance(estimator, cls):
+            raise TypeError(
+                f"{path} holds a {type(estimator).__name__}, not a {cls.__name__}; "
+                "ldns_sklearn.load_model loads whatever a model file holds."
+            )
+        return estimator
+
+
 class TrialInputMixin:
     """Tags for estimators whose X is trials ``(n_trials, n_bins, n_channels)``.
 

@@ -15,7 +15,12 @@ from sklearn.utils.validation import check_is_fitted
 from ._backend.autoencoder import AutoencoderModel, AutoencoderSpec
 from ._backend.device import torch_seed
 from ._checkpoint import checkpointing, fingerprint
-from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
+from ._estimator import (
+    TRAINING_CONSTRAINTS,
+    SavableMixin,
+    TorchTrainedMixin,
+    restore_on_failure,
+)
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._validation import (
@@ -31,7 +36,7 @@ from .observation import PoissonObservation, poisson_log_likelihood
 __all__ = ["S4Autoencoder"]
 
 
-class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
+class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstimator):
     """S4 autoencoder: spike counts → time-aligned low-dimensional latents → firing rates.
 
     The first stage of LDNS (Kapoor, Schulz et al., NeurIPS 2024). An encoder of S4 blocks
@@ -125,6 +130,8 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
     ----------
     n_neurons_ : int
         Number of neurons seen in ``fit``.
+    n_features_in_ : int
+        The same, under scikit-learn's name for the input width.
     n_latents_ : int
         Number of latent channels.
     history_ : list of dict
@@ -174,6 +181,11 @@ class S4Autoencoder(TorchTrainedMixin, TransformerMixin, BaseEstimator):
         "bin_size": [pq.Quantity, None],
         **TRAINING_CONSTRAINTS,
     }
+
+    @property
+    def n_features_in_(self) -> int:
+        # scikit-learn's name for the input width: the neurons (channels of X) seen in fit.
+        return self.n_neurons_
 
     def __init__(
         self,

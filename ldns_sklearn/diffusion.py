@@ -16,7 +16,12 @@ from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
 from ._backend.schedule import PREDICTIONS, SCHEDULES
 from ._checkpoint import checkpointing, fingerprint
-from ._estimator import TRAINING_CONSTRAINTS, TorchTrainedMixin, restore_on_failure
+from ._estimator import (
+    TRAINING_CONSTRAINTS,
+    SavableMixin,
+    TorchTrainedMixin,
+    restore_on_failure,
+)
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
     check_condition,
@@ -60,7 +65,7 @@ def _scale(trials, scaler: StandardScaler, clip: float | None = None):
     return one(trials) if isinstance(trials, np.ndarray) else [one(t) for t in trials]
 
 
-class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
+class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     """Denoising diffusion model of latent trajectories, the second stage of LDNS.
 
     Learns the distribution of latent time series ``(n_bins, n_latents)`` (e.g. from
@@ -160,6 +165,8 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
     ----------
     n_latents_ : int
         Number of latent channels seen in ``fit``.
+    n_features_in_ : int
+        The same, under scikit-learn's name for the input width.
     latent_mean_, latent_scale_ : ndarray of shape (n_latents_,)
         Per-channel mean and standard deviation used to standardise the latents.
     clipped_fraction_ : float
@@ -219,6 +226,11 @@ class LatentDiffusion(TorchTrainedMixin, BaseEstimator):
         "sample_batch_size": [Interval(Integral, 1, None, closed="left")],
         **TRAINING_CONSTRAINTS,
     }
+
+    @property
+    def n_features_in_(self) -> int:
+        # scikit-learn's name for the input width: the latent channels seen in fit.
+        return self.n_latents_
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend.spike_history import fit_spike_history
-from ._estimator import TrialInputMixin, restore_on_failure
+from ._estimator import SavableMixin, TrialInputMixin, restore_on_failure
 from ._sklearn_compat import Interval, fit_context
 from ._validation import (
     check_trials,
@@ -99,7 +99,7 @@ def poisson_log_likelihood(counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
     return xlogy(counts, rates) - rates - gammaln(counts + 1.0)
 
 
-class PoissonObservation(TrialInputMixin, BaseEstimator):
+class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     """Independent Poisson counts given per-bin firing rates (the LDNS default).
 
     Nothing is learned; ``fit`` only validates its input and records the number of
@@ -214,7 +214,7 @@ def _history_drive(counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return drive
 
 
-class AutoregressiveObservation(TrialInputMixin, BaseEstimator):
+class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     """Spike counts from rates plus each neuron's own recent spikes (a spike-history GLM).
 
     For neuron ``n`` in bin ``t`` the count is Poisson with rate

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import restored_on_failure
+from ._estimator import SavableMixin, restored_on_failure
 from ._neo import n_trials
 from ._validation import check_count
 from .autoencoder import S4Autoencoder
@@ -38,7 +38,7 @@ def _accepts(method, keyword: str) -> bool:
     )
 
 
-class LDNSPipeline(Pipeline):
+class LDNSPipeline(SavableMixin, Pipeline):
     """A :class:`~sklearn.pipeline.Pipeline` of LDNS steps that can generate new data.
 
     Fitting, ``transform``, cloning, ``get_params``/``set_params`` and grid search work as

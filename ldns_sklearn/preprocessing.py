@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import TrialInputMixin
+from ._estimator import SavableMixin, TrialInputMixin
 from ._neo import check_time_quantity, is_neo_trials, neo_trials, read_spiketrains
 from ._sklearn_compat import StrOptions
 from ._spike_times import SPIKE_PLACEMENTS, even_spike_positions, random_spike_positions
@@ -444,7 +444,7 @@ def spiketrains_to_counts(trials, bin_size):
 # --------------------------------------------------------------------------------------------
 
 
-class SpikeTrainBinner(TrialInputMixin, TransformerMixin, BaseEstimator):
+class SpikeTrainBinner(SavableMixin, TrialInputMixin, TransformerMixin, BaseEstimator):
     """Bin Neo spike trains into spike counts, and turn counts back into spike trains.
 
     ``transform`` counts the spikes of every neuron in bins of ``bin_size`` starting at each

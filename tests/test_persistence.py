@@ -214,6 +214,33 @@ def test_pipeline_round_trips(lorenz, pipeline, tmp_path):
     assert loaded.score(X) == pipeline.score(X)
 
 
+def test_save_and_load_methods_are_the_functions(lorenz, pipeline, tmp_path):
+    path = tmp_path / "pipe.npz"
+    pipeline.save(path)
+    loaded = LDNSPipeline.load(path)
+    assert_same(pipeline.__getstate__(), loaded.__getstate__())
+    binner = pipeline[0]
+    np.testing.assert_array_equal(
+        binner.transform(loaded.sample(2, random_state=0)),
+        binner.transform(pipeline.sample(2, random_state=0)),
+    )
+    ae_path = tmp_path / "ae.npz"
+    pipeline.named_steps["ae"].save(ae_path)
+    assert type(S4Autoencoder.load(ae_path)) is S4Autoencoder
+    # A file of another class is refused by name, and load_model still reads it.
+    with pytest.raises(TypeError, match="holds a LDNSPipeline, not a S4Autoencoder"):
+        S4Autoencoder.load(path)
+    assert type(load_model(path)) is LDNSPipeline
+
+
+def test_trained_estimators_report_their_input_width(lorenz, pipeline):
+    ae, diffusion = pipeline.named_steps["ae"], pipeline.named_steps["diffusion"]
+    assert ae.n_features_in_ == ae.n_neurons_ == lorenz.counts.shape[2]
+    assert diffusion.n_features_in_ == diffusion.n_latents_ == ae.n_latents_
+    assert not hasattr(S4Autoencoder(), "n_features_in_")
+    assert not hasattr(clone(diffusion), "n_features_in_")
+
+
 @pytest.mark.parametrize(
     "estimator",
     [
