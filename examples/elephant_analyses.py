@@ -128,6 +128,7 @@ def main(size: str = "default", random_state: int = 0) -> dict:
     pipe = make_ldns_pipeline(
         bin_size=BIN, n_latents=8, autoencoder_params=config["ae"],
         diffusion_params=config["dm"], random_state=random_state,
+        verbose=size != "smoke",  # progress bars per batch with an ETA, a line per step
     ).set_params(bin__spike_placement="random")
     started = time.perf_counter()
     pipe.fit(train)

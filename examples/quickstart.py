@@ -56,6 +56,7 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
     pipe = make_ldns_pipeline(
         bin_size=5 * pq.ms, n_latents=8, autoencoder_params=config["ae"],
         diffusion_params=config["dm"], random_state=random_state,
+        verbose=size != "smoke",  # progress bars per batch with an ETA, a line per step
     )
     print(f"Fitting LDNS on {n_train} Lorenz trials "
           f"({config['n_neurons']} neurons x {config['n_bins']} bins of 5 ms) ...")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 from numbers import Integral, Real
@@ -28,6 +29,26 @@ TRAINING_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+
+# True while an LDNSPipeline(verbose=True) fits or samples: its steps then show progress too,
+# without their own ``verbose`` parameter being changed.
+_PIPELINE_VERBOSE = contextvars.ContextVar("ldns_pipeline_verbose", default=False)
+
+
+@contextlib.contextmanager
+def pipeline_verbosity(verbose):
+    """Within the block, every step reports progress if ``verbose`` (see ``shows_progress``)."""
+    token = _PIPELINE_VERBOSE.set(bool(verbose) or _PIPELINE_VERBOSE.get())
+    try:
+        yield
+    finally:
+        _PIPELINE_VERBOSE.reset(token)
+
+
+def shows_progress(estimator) -> bool:
+    """Whether ``estimator`` shows progress bars: its own ``verbose``, or its pipeline's."""
+    return bool(estimator.verbose) or _PIPELINE_VERBOSE.get()
 
 
 @contextlib.contextmanager
@@ -206,6 +227,6 @@ class TorchTrainedMixin(TrialInputMixin):
             early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
             ema_decay=ema_decay,
             max_loss=max_loss,
-            verbose=bool(self.verbose),
+            verbose=shows_progress(self),
             description=type(self).__name__,
         )

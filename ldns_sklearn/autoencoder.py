@@ -124,7 +124,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Seeds weight initialisation, dropout masks and batch order. With an int, fitting
         twice on the CPU gives identical weights.
     verbose : bool, default=False
-        Show a progress bar while training.
+        Show a progress bar while training, ticking per batch with the epoch, the loss
+        and an ETA (an ``LDNSPipeline(verbose=True)`` shows it too).
 
     Attributes
     ----------

@@ -21,6 +21,7 @@ from ._estimator import (
     SavableMixin,
     TorchTrainedMixin,
     restore_on_failure,
+    shows_progress,
 )
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
@@ -159,7 +160,8 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         Seeds weight initialisation, noise levels, noise and batch order. With an int,
         fitting twice on the CPU gives identical weights.
     verbose : bool, default=False
-        Show progress bars while training and sampling.
+        Show progress bars while training (per batch, with the epoch, the loss and an ETA)
+        and sampling (an ``LDNSPipeline(verbose=True)`` shows them too).
 
     Attributes
     ----------
@@ -540,7 +542,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             batch_size=self.sample_batch_size,
             device=self.device,
             seed=torch_seed(rng),
-            progress=bool(self.verbose),
+            progress=shows_progress(self),
         )
         if not np.all(np.isfinite(z)):
             raise FloatingPointError(

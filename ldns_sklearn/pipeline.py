@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import SavableMixin, restored_on_failure
+from ._estimator import SavableMixin, pipeline_verbosity, restored_on_failure
 from ._neo import n_trials
 from ._validation import check_count
 from .autoencoder import S4Autoencoder
@@ -64,7 +64,11 @@ class LDNSPipeline(SavableMixin, Pipeline):
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling done by :meth:`score`, so that grid-search scores are
         reproducible. :meth:`sample` takes its own ``random_state``.
-    memory, verbose, transform_input
+    verbose : bool, default=False
+        Print the time each step took (as :class:`~sklearn.pipeline.Pipeline` does) and
+        show every step's progress bar — per batch, with the epoch, the loss and an ETA —
+        while fitting and sampling, whatever the steps' own ``verbose``.
+    memory, transform_input
         As for :class:`~sklearn.pipeline.Pipeline`.
 
     See Also
@@ -116,7 +120,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
         self : LDNSPipeline
         """
         steps = [step for _, step in self.steps if step is not None and step != "passthrough"]
-        with restored_on_failure(self, *steps):
+        with restored_on_failure(self, *steps), pipeline_verbosity(self.verbose):
             return super().fit(X, y, **params)
 
     def _sampler(self):
@@ -169,7 +173,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        Z = self._sample_latents(n_samples, y, n_bins, rng)
+        with pipeline_verbosity(self.verbose):
+            Z = self._sample_latents(n_samples, y, n_bins, rng)
         return self._inverse(Z, self._iter(with_final=False, filter_passthrough=True), rng)
 
     def _comparison_split(self):
@@ -278,6 +283,7 @@ def make_ldns_pipeline(
     autoencoder_params: dict | None = None,
     diffusion_params: dict | None = None,
     random_state=None,
+    verbose: bool = False,
 ) -> LDNSPipeline:
     """Build the standard LDNS pipeline: binner → S4 autoencoder → latent diffusion.
 
@@ -303,6 +309,8 @@ def make_ldns_pipeline(
         override the preset's.
     random_state : int or None
         Seeds both models and the pipeline's scoring.
+    verbose : bool, default=False
+        The pipeline's ``verbose``: a line per fitted step and every step's progress bar.
 
     Returns
     -------
@@ -339,4 +347,4 @@ def make_ldns_pipeline(
     steps = [("ae", S4Autoencoder(**ae_params)), ("diffusion", LatentDiffusion(**dm_params))]
     if bin_size is not None:
         steps.insert(0, ("bin", SpikeTrainBinner(bin_size=bin_size)))
-    return LDNSPipeline(steps, random_state=random_state)
+    return LDNSPipeline(steps, random_state=random_state, verbose=verbose)

@@ -196,3 +196,19 @@ def test_grid_search_over_the_spike_history_length(lorenz):
     assert fitted.history_weights_.shape[1] == search.best_params_["ae__observation__history"]
     # The search's candidates are clones: the estimator it was given stays unfitted.
     assert not hasattr(pipe.named_steps["ae"].observation, "history_weights_")
+
+
+def test_verbose_pipeline_shows_every_steps_progress_per_batch(capsys):
+    X = np.random.default_rng(0).poisson(0.5, size=(24, 16, 4))
+    quiet = tiny_pipeline(binner=False).fit(X)
+    assert capsys.readouterr().err == ""
+    pipe = tiny_pipeline(binner=False).set_params(verbose=True).fit(X)
+    printed = capsys.readouterr()
+    for step in ("S4Autoencoder", "LatentDiffusion"):
+        # Per batch (24 trials in batches of 8 over 2 epochs: 6 ticks), with the epoch.
+        assert f"{step}: 100%" in printed.err and "6/6" in printed.err
+        assert "epoch=2/2" in printed.err
+    assert "Processing ae" in printed.out and "Processing diffusion" in printed.out
+    # The steps' own parameters are left as the user set them.
+    assert pipe.named_steps["ae"].verbose is False
+    assert quiet.get_params()["ae__verbose"] is False

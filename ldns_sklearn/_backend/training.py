@@ -252,8 +252,14 @@ def train(
         }
 
     epochs = range(config.max_epochs if finished else start_epoch, config.max_epochs)
-    progress = tqdm(epochs, desc=config.description, disable=not config.verbose, leave=False)
-    for epoch in progress:
+    # One tick per batch, so even a long first epoch shows progress and an ETA.
+    progress = tqdm(
+        total=len(epochs) * steps_per_epoch,
+        desc=config.description,
+        unit="batch",
+        disable=not config.verbose,
+    )
+    for epoch in epochs:
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n_train, generator=generator)
@@ -272,6 +278,7 @@ def train(
                 ema.update_parameters(model)
             total += loss_value * len(batch[0])
             seen += len(batch[0])
+            progress.update()
         if config.max_loss is not None and total / seen > config.max_loss:
             raise FloatingPointError(
                 f"{config.description}: the mean loss of epoch {epoch} is {total / seen:.3g}, "
@@ -299,7 +306,8 @@ def train(
             else:
                 epochs_without_improvement += 1
         result.history.append(record)
-        progress.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")})
+        losses = {k: f"{v:.4g}" for k, v in record.items() if k.endswith("loss")}
+        progress.set_postfix({"epoch": f"{epoch + 1}/{config.max_epochs}", **losses})
         stop = (
             config.early_stopping_patience is not None
             and val_data is not None
