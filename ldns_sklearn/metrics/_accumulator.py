@@ -7,12 +7,16 @@ sums of two sets of trials add up to the sums of their union (:meth:`SpikeSums.m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._validation import pad_trials, valid_bins
 from ._checks import n_neurons
+
+if TYPE_CHECKING:  # _temporal reads blocks through this module
+    from ._temporal import LagSums
 
 # Counts per block of the streaming pass (rows x neurons): large enough for fast BLAS and
 # vectorised code, small enough that per-block temporaries stay in the tens of megabytes.
@@ -48,7 +52,7 @@ class SpikeSums:
     trial_totals: np.ndarray | None = None
     # Per bin from each trial's start: summed counts (n_bins, n_neurons) and trials reaching it.
     psth: tuple[np.ndarray, np.ndarray] | None = None
-    lags: object = None
+    lags: LagSums | None = None
 
     @classmethod
     def from_trials(cls, trials, parts=ALL_PARTS) -> SpikeSums:

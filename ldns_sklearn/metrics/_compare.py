@@ -8,7 +8,7 @@ import numpy as np
 from scipy.signal import convolve
 
 from .._sklearn_compat import validate_params
-from ._accumulator import ALL_PARTS, SpikeSums
+from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_pair
 from ._statistics import correlation, isi_statistics, mean_rate, statistics
 from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
@@ -40,16 +40,16 @@ PEARSON_RS = (
 )
 
 
-def summed_pair(real, generated, *, max_lag=None, n_groups=DEFAULT_N_GROUPS, parts=ALL_PARTS):
+def summed_pair(real, generated, *, max_lag=None, n_groups=DEFAULT_N_GROUPS):
     """:class:`SpikeSums` of validated real and generated counts, lag products included.
 
     Both are summed over the same groups of neurons, made from the correlations of
     ``real``, so that their cross-correlations compare the same pairs.
     """
     max_lag = resolve_max_lag(max_lag, {"real": real, "generated": generated})
-    real_sums = SpikeSums.from_trials(real, parts | {"correlation"})
+    real_sums = SpikeSums.from_trials(real)
     groups = correlation_groups(correlation(real_sums), n_groups)
-    generated_sums = SpikeSums.from_trials(generated, parts)
+    generated_sums = SpikeSums.from_trials(generated)
     for sums, trials in ((real_sums, real), (generated_sums, generated)):
         sums.lags = LagSums.from_trials(trials, groups, max_lag)
     return real_sums, generated_sums
