@@ -56,11 +56,14 @@ def draw_population_histogram(ax, real_stats, labelled_stats):
 
 def draw_auto_correlation(ax, real_stats, labelled_stats, units):
     """Mean over neurons of the auto-correlation at lags 1..max_lag (lag 0 is the variance)."""
-    curve = real_stats["auto_correlation"].mean(axis=0)
-    lags = units.lags(len(curve))
-    ax.plot(lags[1:], curve[1:], "k-o", ms=3, label="real")
+    def draw(stats, style, label):
+        # Each data set's own lags: shorter trials may allow fewer.
+        curve = stats["auto_correlation"].mean(axis=0)
+        ax.plot(units.lags(len(curve))[1:], curve[1:], style, ms=3, label=label)
+
+    draw(real_stats, "k-o", "real")
     for label, stats in labelled_stats.items():
-        ax.plot(lags[1:], stats["auto_correlation"].mean(axis=0)[1:], "-o", ms=3, label=label)
+        draw(stats, "-o", label)
     ax.axhline(0.0, color="0.6", lw=0.8)
     ax.set_xlabel(f"lag ({units.time})")
     ax.set_ylabel(f"auto-correlation (({units.rate})²)")
