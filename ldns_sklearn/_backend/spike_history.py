@@ -5,7 +5,7 @@ design row ``d`` holds the neuron's rate drive, a 1 and its own last ``H`` count
 not interact, so each has a small convex problem (``H + 2`` parameters): Newton's method with
 a backtracking line search solves them in a handful of steps, in chunks of neurons whose
 design matrices are stacked for batched matrix products. Float32 keeps the design small and
-the products fast; the objective and the Newton system are accumulated in float64.
+the products fast; the objective is summed, and the Newton system solved, in float64.
 """
 
 from __future__ import annotations

@@ -36,8 +36,10 @@ Where this module differs from the paper's code: a neuron needs at least ``min_i
 2) intervals for its ISI statistics to be defined, where the paper accepts a single interval
 (whose standard deviation is then 0); the kernel density is evaluated on the integer
 population counts ``0..max`` and normalised there, with a floor ``eps`` so that the KL stays
-finite when the generated data never reach a count the real data show. All statistics are
-computed in one streaming pass over blocks of trials, so large data sets need little memory.
+finite when the generated data never reach a count the real data show. Statistics are
+computed in streaming passes over blocks of trials, so large data sets need little memory:
+one pass per data set, and a second over the real data for the lag products, whose neuron
+groups come from its correlations.
 
 Units: a bin size is a time, given as a ``quantities.Quantity`` (``5 * pq.ms``); rates then
 come in spikes per second and intervals in seconds. With the default ``bin_size=None`` they

@@ -45,9 +45,9 @@ class Units:
     def time(self):
         return "s" if self.seconds_per_bin else "bins"
 
-    def lags(self, n_lags):
-        """Lag values 0..n_lags-1 in the time unit."""
-        return np.arange(n_lags) * (self.seconds_per_bin or 1.0)
+    def times(self, n_bins):
+        """Bins 0..n_bins-1 (as lags or from the trial start) in the time unit."""
+        return np.arange(n_bins) * (self.seconds_per_bin or 1.0)
 
 
 def as_labelled(generated, default="generated"):

@@ -59,7 +59,7 @@ def draw_auto_correlation(ax, real_stats, labelled_stats, units):
     def draw(stats, style, label):
         # Each data set's own lags: shorter trials may allow fewer.
         curve = stats["auto_correlation"].mean(axis=0)
-        ax.plot(units.lags(len(curve))[1:], curve[1:], style, ms=3, label=label)
+        ax.plot(units.times(len(curve))[1:], curve[1:], style, ms=3, label=label)
 
     draw(real_stats, "k-o", "real")
     for label, stats in labelled_stats.items():
@@ -75,14 +75,14 @@ def draw_psth(ax, real_stats, labelled_stats, units, n_neurons):
     """PSTHs of the ``n_neurons`` most active neurons: real solid, generated dashed."""
     order = np.argsort(-real_stats["mean_rate"], kind="stable")[:n_neurons]
     styles = ("--", ":", "-.")
-    times = units.lags(len(real_stats["psth"]))
+    times = units.times(len(real_stats["psth"]))
     for i, neuron in enumerate(order):
         color = f"C{i}"
         ax.plot(times, real_stats["psth"][:, neuron], color=color, lw=1.5,
                 label=f"neuron {neuron}, real")
         for j, (label, stats) in enumerate(labelled_stats.items()):
             psth = stats["psth"][:, neuron]
-            ax.plot(units.lags(len(psth)), psth, color=color, lw=1.2,
+            ax.plot(units.times(len(psth)), psth, color=color, lw=1.2,
                     ls=styles[j % len(styles)], label=f"neuron {neuron}, {label}")
     ax.set_xlabel(f"time from trial start ({units.time})")
     ax.set_ylabel(f"trial-averaged rate ({units.rate})")
