@@ -41,7 +41,8 @@ PAPER = DISCREPANCIES[:5]
 
 
 def report(label, real, generated):
-    score, ratios, _, _ = generation_report(real, generated)
+    measured = generation_report(real, generated)
+    score, ratios = measured.score, measured.ratios
     assert score == generation_score(real, generated)
     floor = compare_spike_statistics(real[0::2], real[1::2])
     achieved = compare_spike_statistics(real, generated)

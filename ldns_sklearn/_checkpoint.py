@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -90,9 +89,8 @@ def checkpointing(estimator, run: str) -> Checkpointing | None:
             "fingerprint": run,
             "state": encoder.encode(state, "checkpoint"),
         }
-        partial = path.with_name(path.name + ".partial")
-        write_archive(partial, document, encoder.arrays)
-        os.replace(partial, path)  # atomic: the old checkpoint or the new one, never half
+        # write_archive replaces the file atomically: the old checkpoint or the new, never half.
+        write_archive(path, document, encoder.arrays)
 
     return Checkpointing(every=estimator.checkpoint_every, save=save, resume=resume)
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import ast
 import json
 import math
-import os
 import zipfile
 
 import numpy as np
 import quantities as pq
 from quantities.dimensionality import Dimensionality
+
+from ._files import replacing
 
 # Archive member holding the JSON document; arrays go to "array_<i>" members.
 HEADER_KEY = "ldns_sklearn_model"
@@ -332,8 +333,9 @@ def write_archive(path, document: dict, arrays: dict) -> None:
     if hasattr(path, "write"):
         np.savez_compressed(path, **members)
         return
-    # An open file, because given a name without ".npz" numpy would append one.
-    with open(os.fspath(path), "wb") as file:
+    # An open file, because given a name without ".npz" numpy would append one; written
+    # beside the target and renamed, so a failed write leaves the old file whole.
+    with replacing(path) as partial, open(partial, "wb") as file:
         np.savez_compressed(file, **members)
 
 

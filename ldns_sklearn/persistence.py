@@ -203,7 +203,9 @@ def save_model(estimator, path) -> None:
         lists, tuples, dicts with str keys, NumPy arrays and scalars of numbers, bools or
         strings, ``quantities.Quantity`` and nested ldns_sklearn estimators.
     path : str, os.PathLike or binary file object
-        Where to write. The name is used exactly as given (no ``.npz`` is appended).
+        Where to write. The name is used exactly as given (no ``.npz`` is appended). The
+        file is written beside ``path`` and renamed when complete, so a save that fails
+        (a full disk, Ctrl-C) leaves an existing file at ``path`` as it was.
 
     Raises
     ------

@@ -51,3 +51,20 @@ def test_elephant_analyses_run_on_generated_neo_trials(capsys):
     second, poisson = table["real, second set"], table["Poisson, same rates"]
     assert second["correlation RMSE"] < poisson["correlation RMSE"]
     assert second["GPFA log-lik per trial"] > poisson["GPFA log-lik per trial"]
+
+
+def test_train_distributed_runs_under_torchrun_and_rank_0_saves(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ldns_sklearn import load_model
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node", "2", str(EXAMPLES / "train_distributed.py"), "--smoke",
+               "--output", "model.npz"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("saved the fitted pipeline") == 1
+    assert load_model(tmp_path / "model.npz").named_steps["ae"].n_features_in_ == 128

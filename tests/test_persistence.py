@@ -319,6 +319,22 @@ def test_path_is_used_exactly_and_file_objects_work(tmp_path):
         assert load_model(file).bin_size == 2 * pq.ms
 
 
+def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "binner.npz"
+    save_model(SpikeTrainBinner(bin_size=2 * pq.ms), path)
+    before = path.read_bytes()
+
+    def disk_full(file, **members):
+        file.write(b"half an archive")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        save_model(SpikeTrainBinner(bin_size=3 * pq.ms), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["binner.npz"]  # no partial file left
+
+
 # ----------------------------------------------------------------- refusing to load
 
 

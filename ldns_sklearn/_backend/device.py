@@ -8,13 +8,16 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .distributed import local_cuda_index
+
 
 def resolve_device(device) -> torch.device:
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a ``torch.device`` into a device.
 
     ``"auto"`` picks CUDA when it is available and the CPU otherwise. Asking for CUDA on a
     machine without it is an error rather than a silent fall-back, so a user never believes
-    they trained on a GPU when they did not.
+    they trained on a GPU when they did not. Under data-parallel training (``torchrun``),
+    CUDA without an index means this process's own GPU (``LOCAL_RANK``), not GPU 0.
     """
     if isinstance(device, torch.device):
         resolved = device
@@ -29,6 +32,10 @@ def resolve_device(device) -> torch.device:
         raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(f"device={device!r}: only 'auto', 'cpu' and 'cuda' are supported.")
+    if resolved.type == "cuda" and resolved.index is None:
+        index = local_cuda_index()
+        if index is not None:
+            resolved = torch.device("cuda", index)
     return resolved
 
 

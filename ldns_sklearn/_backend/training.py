@@ -3,7 +3,9 @@
 It owns what all models share: AdamW with a cosine learning-rate schedule after a linear
 warm-up, gradient clipping, bf16 autocast on CUDA, an optional exponential moving average
 of the weights, a validation split with early stopping, per-epoch history, a tqdm progress
-bar and a clear stop when the loss diverges. Models plug in through a loss function.
+bar, a clear stop when the loss diverges, and data-parallel training when a
+``torch.distributed`` process group is initialised (see ``distributed.py``). Models plug in
+through a loss function.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .device import autocast
+from .distributed import data_parallel
 from .s4 import NO_WEIGHT_DECAY
 from .weights import as_tensors
 
@@ -113,17 +116,18 @@ def _place(tensors: Sequence[torch.Tensor], device: torch.device):
     return tuple(t.pin_memory() for t in tensors), True
 
 
+def _take(tensors, index, device, pinned):
+    if pinned:
+        return tuple(t[index].to(device, non_blocking=True) for t in tensors)
+    return tuple(t[index.to(t.device)] for t in tensors)
+
+
 def _batches(tensors, indices, batch_size, device, pinned):
     for start in range(0, len(indices), batch_size):
-        index = indices[start : start + batch_size]
-        if pinned:
-            yield tuple(t[index].to(device, non_blocking=True) for t in tensors)
-        else:
-            yield tuple(t[index.to(t.device)] for t in tensors)
+        yield _take(tensors, indices[start : start + batch_size], device, pinned)
 
 
-def _check_finite(loss: torch.Tensor, epoch: int, description: str) -> float:
-    value = float(loss.detach())
+def _check_finite(value: float, epoch: int, description: str) -> float:
     if not math.isfinite(value):
         raise FloatingPointError(
             f"{description}: the loss became {value} in epoch {epoch}; training diverged. "
@@ -191,7 +195,18 @@ def train(
     restored at the end, and training stops after ``early_stopping_patience`` epochs
     without improvement. With ``checkpointing``, the state is saved along the way and a
     saved state is resumed from (see :class:`Checkpointing`).
+
+    Data-parallel (a process group of several ranks is initialised): every rank holds the
+    data, draws rank 0's global batches and trains on its shard of each; gradients are
+    averaged by DDP so that the step is that of the whole global batch; losses, validation
+    and early stopping are shared, so every rank ends with the same model. The random
+    draws of the loss (coordinated dropout, diffusion noise) come from a per-rank stream
+    reseeded every epoch from the shared one, so a resumed run is still that run. Only rank
+    0 saves checkpoints and shows progress.
     """
+    parallel = data_parallel()
+    if parallel is not None:
+        parallel.share_generator(generator)
     n_samples = len(tensors[0])
     n_val = math.floor(config.validation_fraction * n_samples)
     if config.validation_fraction > 0 and (n_val < 1 or n_val >= n_samples):
@@ -206,6 +221,7 @@ def train(
     n_train = len(train_index)
 
     model.to(device)
+    net = model if parallel is None else parallel.wrap(model, device)
     optimizer = torch.optim.AdamW(
         _parameter_groups(model, config.weight_decay), lr=config.learning_rate
     )
@@ -252,42 +268,54 @@ def train(
         }
 
     epochs = range(config.max_epochs if finished else start_epoch, config.max_epochs)
+    is_main = parallel is None or parallel.is_main
     # One tick per batch, so even a long first epoch shows progress and an ETA.
     progress = tqdm(
         total=len(epochs) * steps_per_epoch,
         desc=config.description,
         unit="batch",
-        disable=not config.verbose,
+        disable=not (config.verbose and is_main),
     )
     for epoch in epochs:
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n_train, generator=generator)
-        total, seen = 0.0, 0
-        for batch in _batches(train_data, order, config.batch_size, device, pinned):
+        loss_generator = generator
+        if parallel is not None:
+            epoch_seed = int(torch.randint(2**62, (1,), generator=generator))
+            loss_generator = torch.Generator().manual_seed(epoch_seed + parallel.rank)
+        # Summed on the device and read once per epoch: no host sync inside the step loop.
+        sums = torch.zeros(2, dtype=torch.float64, device=device)  # loss × trials, trials
+        for start in range(0, n_train, config.batch_size):
+            index, weight = order[start : start + config.batch_size], 1.0
+            if parallel is not None:
+                index, weight = parallel.shard(index)
+            batch = _take(train_data, index, device, pinned)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device):
-                loss = loss_fn(model, batch, generator, True)
-            loss_value = _check_finite(loss, epoch, config.description)
-            loss.backward()
+                loss = loss_fn(net, batch, loss_generator, True)
+            (loss if parallel is None else loss * weight).backward()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
             if ema is not None:
                 ema.update_parameters(model)
-            total += loss_value * len(batch[0])
-            seen += len(batch[0])
+            n = len(index) if weight else 0
+            sums += torch.stack([loss.detach().double() * n, sums.new_tensor(n)])
             progress.update()
-        if config.max_loss is not None and total / seen > config.max_loss:
+        if parallel is not None:
+            sums = parallel.sum(sums)
+        train_loss = _check_finite(float(sums[0] / sums[1]), epoch, config.description)
+        if config.max_loss is not None and train_loss > config.max_loss:
             raise FloatingPointError(
-                f"{config.description}: the mean loss of epoch {epoch} is {total / seen:.3g}, "
+                f"{config.description}: the mean loss of epoch {epoch} is {train_loss:.3g}, "
                 f"above {config.max_loss:g}; training diverged. Lower learning_rate or check "
                 "the input for extreme values."
             )
         record = {
             "epoch": epoch,
-            "train_loss": total / seen,
+            "train_loss": train_loss,
             "learning_rate": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - started,
         }
@@ -298,7 +326,9 @@ def train(
             val_loss = evaluate(
                 evaluated, loss_fn, val_data, config.batch_size, device, val_generator
             )
-            record["val_loss"] = _check_finite(torch.tensor(val_loss), epoch, config.description)
+            if parallel is not None:  # identical on every rank in exact arithmetic; made so
+                val_loss = float(parallel.from_main(torch.tensor(val_loss, dtype=torch.float64)))
+            record["val_loss"] = _check_finite(val_loss, epoch, config.description)
             if val_loss < best_val:
                 best_val, epochs_without_improvement = val_loss, 0
                 result.best_epoch = epoch
@@ -315,10 +345,10 @@ def train(
         )
         if stop:
             break
-        if checkpointing is not None and (epoch + 1) % checkpointing.every == 0:
+        if checkpointing is not None and is_main and (epoch + 1) % checkpointing.every == 0:
             checkpointing.save(state(epoch + 1, False))
     progress.close()
-    if checkpointing is not None and not finished:
+    if checkpointing is not None and is_main and not finished:
         checkpointing.save(state(config.max_epochs, True))
 
     if best_state is not None:

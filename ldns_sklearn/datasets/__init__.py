@@ -2,6 +2,13 @@
 
 from ._lorenz import make_lorenz_spikes
 from ._nwb import load_mc_maze, load_nwb_trials
+from ._nwb_write import save_nwb_trials
 from ._speech import load_speech_bci
 
-__all__ = ["load_mc_maze", "load_nwb_trials", "load_speech_bci", "make_lorenz_spikes"]
+__all__ = [
+    "load_mc_maze",
+    "load_nwb_trials",
+    "load_speech_bci",
+    "make_lorenz_spikes",
+    "save_nwb_trials",
+]

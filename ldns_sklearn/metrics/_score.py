@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,16 @@ def _relative(value, reference):
     return 0.0 if value == 0 else np.inf
 
 
+class GenerationReport(NamedTuple):
+    """What :func:`generation_report` measured (see there)."""
+
+    score: float
+    ratios: dict
+    results: dict
+    floor: dict
+    one_sided: dict
+
+
 def generation_report(
     real,
     generated,
@@ -41,12 +52,13 @@ def generation_report(
     max_lag=None,
     n_groups=DEFAULT_N_GROUPS,
 ):
-    """``(score, ratios, results, one_sided)`` of validated counts.
+    """The :class:`GenerationReport` of validated counts.
 
     ``ratios`` maps each defined discrepancy to its ratio to the floor (the KL through its
     square root), the terms the score averages; ``results`` is
-    :func:`compare_spike_statistics` of the two; ``one_sided`` counts the entries defined in
-    only one of them (for one warning by the caller).
+    :func:`compare_spike_statistics` of the two; ``floor`` each discrepancy between two
+    real data sets of the size of ``real``, in the discrepancy's own units; ``one_sided``
+    counts the entries defined in only one of them (for one warning by the caller).
     """
     if len(real) < 2:
         raise ValueError(
@@ -77,7 +89,9 @@ def generation_report(
         if np.isfinite(achieved[name]) and np.isfinite(floor[name])
     }
     score = -float(np.mean(list(ratios.values()))) if ratios else float("nan")
-    return score, ratios, results, one_sided
+    kl = "population_spike_count_kl"
+    floor[kl] = floor[kl] ** 2  # back from the distance scale to a KL
+    return GenerationReport(score, ratios, results, floor, one_sided)
 
 
 @validate_params(
@@ -178,7 +192,7 @@ def generation_score(
     True
     """
     real, generated, _ = check_pair(real, generated, bin_size)
-    score, _, _, one_sided = generation_report(
+    report = generation_report(
         real,
         generated,
         min_isis=min_isis,
@@ -187,5 +201,5 @@ def generation_score(
         max_lag=max_lag,
         n_groups=n_groups,
     )
-    warn_one_sided(one_sided, stacklevel=3)
-    return score
+    warn_one_sided(report.one_sided, stacklevel=3)
+    return report.score

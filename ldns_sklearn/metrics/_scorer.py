@@ -60,7 +60,8 @@ class _GenerationScorer:
         real, generated, _ = check_pair(real, generated)
         names = [self.metric] if isinstance(self.metric, str) else list(self.metric)
         if "generation_score" in names:
-            score, _, results, one_sided = generation_report(real, generated)
+            report = generation_report(real, generated)
+            score, results, one_sided = report.score, report.results, report.one_sided
         else:
             one_sided = {}
             results = discrepancies(*summed_pair(real, generated), one_sided=one_sided)
