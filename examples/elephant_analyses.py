@@ -1,4 +1,6 @@
-"""Generated trials straight through Elephant: do they behave like real data?
+"""
+Generated trials straight through Elephant: do they behave like real data?
+==========================================================================
 
 Fits LDNS on Lorenz spike trains, samples as many trials as a held-out set holds (Neo trials,
 spikes drawn at random times inside their bin), and runs the analyses an electrophysiologist
@@ -186,7 +188,7 @@ def main(size: str = "default", random_state: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
     args = parser.parse_args()
     main("smoke" if args.smoke else "default")

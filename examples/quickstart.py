@@ -1,4 +1,6 @@
-"""Quickstart: fit LDNS on the synthetic Lorenz data set and see what it learned.
+"""
+Quickstart: fit LDNS on the synthetic Lorenz data set and see what it learned
+=============================================================================
 
 Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 6 minutes on
 2 CPU cores; what it printed is in ``docs/benchmarks.md``)::
@@ -7,6 +9,7 @@ Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 
     python examples/quickstart.py --smoke    # seconds; checks the script still runs
 
 It prints
+
 1. how well the autoencoder's latents recover the true Lorenz state (R² of a linear map
    fitted on training trials, evaluated on held-out trials),
 2. the autoencoder's held-out log-likelihood in bits/spike,
@@ -15,6 +18,7 @@ It prints
    homogeneous Poisson baseline with the true per-neuron rates and next to the floor that
    real data reaches against itself (two disjoint real halves), and the ratio of LDNS to
    that floor (1 = as close to the data as real data is to itself),
+
 and saves a figure (rasters, statistics, training curves) to ``examples/output/``.
 """
 
@@ -134,7 +138,7 @@ def _save_figure(output: Path, pipe, real_trial, generated_trial, real, generate
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "output")
     args = parser.parse_args()

@@ -1,4 +1,6 @@
-"""Data-parallel training with ``torchrun``: several GPUs (or CPU processes), one model.
+"""
+Data-parallel training with ``torchrun``: several GPUs (or CPU processes), one model
+====================================================================================
 
 Launch one process per GPU; each holds the data, trains on its shard of every global batch,
 and DDP averages the gradients, so ``batch_size`` keeps meaning the global batch and the
@@ -55,7 +57,7 @@ def main(size="paper", output="model.npz"):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a tiny run that takes seconds")
     parser.add_argument("--output", default="model.npz", help="where rank 0 saves the model")
     arguments = parser.parse_args()

@@ -1,4 +1,6 @@
-"""Using your own recordings: NWB, any Neo-readable format, or plain NumPy counts.
+"""
+Using your own recordings: NWB, any Neo-readable format, or plain NumPy counts
+==============================================================================
 
 LDNS needs trials: either Neo spike trains that share ``t_start``/``t_stop`` within a
 trial, or binned counts ``(n_trials, n_bins, n_neurons)`` (a list of 2-D arrays if the
@@ -37,9 +39,11 @@ spike_times = [np.sort(rng.uniform(0, duration, 60)) for _ in range(n_neurons)]
 
 
 # %% 1. An NWB file ------------------------------------------------------------------------
-# With the MC_Maze file from DANDI 000128 this section is simply
+# With the MC_Maze file from DANDI 000128 this section is simply::
+#
 #     from ldns_sklearn.datasets import load_mc_maze
 #     data = load_mc_maze("sub-Jenkins/sub-Jenkins_ses-full_desc-train_behavior+ecephys.nwb")
+#
 # Here we write a tiny file with the same layout: spike times in the Units table, events in
 # the trials table, hand velocity as a 1 kHz TimeSeries in processing["behavior"].
 nwbfile = pynwb.NWBFile(

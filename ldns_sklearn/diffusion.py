@@ -169,11 +169,11 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         Number of latent channels seen in ``fit``.
     n_features_in_ : int
         The same, under scikit-learn's name for the input width.
-    latent_mean_, latent_scale_ : ndarray of shape (n_latents_,)
+    latent_mean_, latent_scale_ : ndarray of shape (``n_latents_``,)
         Per-channel mean and standard deviation used to standardise the latents.
     clipped_fraction_ : float
         Fraction of standardised training values that were clipped at ±5.
-    latent_range_ : ndarray of shape (2, n_latents_)
+    latent_range_ : ndarray of shape (2, ``n_latents_``)
         Per-channel minimum and maximum of the (clipped) training latents: the range the
         samplers keep samples in.
     train_lengths_ : ndarray of shape (n_trials,)
@@ -485,7 +485,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, n_bins, n_latents_) or list of ndarray
+        Z : ndarray of shape (n_samples, n_bins, ``n_latents_``) or list of ndarray
             Latents in the units of the training latents; a list of ``(n_bins_i,
             n_latents_)`` arrays when trial lengths differ.
 
@@ -565,7 +565,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
         Parameters
         ----------
-        Z : array-like of shape (n_trials, n_bins, n_latents_) or list of 2-D arrays
+        Z : array-like of shape (n_trials, n_bins, ``n_latents_``) or list of 2-D arrays
             Held-out latents.
         y : array-like, optional
             Their conditions, required for (and only for) a conditional model.
