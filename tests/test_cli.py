@@ -143,6 +143,8 @@ def test_fit_on_a_neo_file_with_trials_cut_by_an_epoch(tmp_path):
         (["fit", "{counts}", "-o", "{tmp}/m.npz", "--set", "ae__max_epochs=-1"],
          "max_epochs"),
         (["fit", "{tmp}/data.pkl", "-o", "{tmp}/m.npz"], "is a pickle"),
+        (["fit", "{tmp}/data.nwb", "-o", "{tmp}/m.npz", "--mc-maze", "--bin-size", "10"],
+         "--mc-maze uses the paper's 5 ms bins"),
         (["sample", "{model}", "-n", "2", "-o", "{tmp}/out.csv"], "must end in .nwb or .npz"),
         (["sample", "{model}", "-o", "{tmp}/out.npz"], "-n N"),
         (["sample", "{counts}", "-n", "2", "-o", "{tmp}/out.npz"], "not a valid"),
@@ -152,12 +154,13 @@ def test_fit_on_a_neo_file_with_trials_cut_by_an_epoch(tmp_path):
 def test_bad_input_is_one_clear_line_exit_1_and_no_file(argv, message, counts_file,
                                                          model_file, tmp_path, capsys):
     (tmp_path / "data.pkl").write_bytes(b"\x80\x04N.")
+    (tmp_path / "data.nwb").write_bytes(b"checked before it is read")
     argv = [arg.format(tmp=tmp_path, counts=counts_file, model=model_file) for arg in argv]
     assert main(argv) == 1  # not an exception with a traceback
     last = capsys.readouterr().err.splitlines()[-1]  # after any progress messages
     assert last.startswith(f"ldns-sklearn {argv[0]}: error: ") and message in last
     assert not (tmp_path / "m.npz").exists() and not (tmp_path / "out.npz").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.pkl"]  # no partial files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.nwb", "data.pkl"]  # no partials
 
 
 def test_an_existing_output_is_kept_unless_overwrite(model_file, tmp_path, capsys):

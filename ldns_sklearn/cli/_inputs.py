@@ -92,6 +92,13 @@ def bin_size(args) -> pq.Quantity:
 
 def _read_nwb(file: Path, args) -> Recording:
     if args.mc_maze:
+        if args.bin_size != 5.0:
+            # load_mc_maze bins behaviour at the paper's 5 ms; other spike bins would not match.
+            raise ValueError(
+                f"--mc-maze uses the paper's 5 ms bins; --bin-size {args.bin_size:g} would bin "
+                "the spikes and the behaviour differently. Use --align/--window/--bin-size "
+                "without --mc-maze for other bins."
+            )
         data = load_mc_maze(file, on_invalid=args.on_invalid)
     else:
         data = load_nwb_trials(

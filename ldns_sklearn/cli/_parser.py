@@ -41,7 +41,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--mc-maze", action="store_true",
         help="NWB: read NLB MC_Maze (DANDI 000128) with the paper's settings "
-        "(ldns_sklearn.datasets.load_mc_maze); --align/--window/--split are then ignored.",
+        "(ldns_sklearn.datasets.load_mc_maze: 5 ms bins); --align/--window/--split are then "
+        "ignored.",
     )
     group.add_argument(
         "--align", default="move_onset_time", metavar="COLUMN",
