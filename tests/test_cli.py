@@ -132,7 +132,7 @@ def test_fit_on_a_neo_file_with_trials_cut_by_an_epoch(tmp_path):
     ("argv", "message"),
     [
         (["fit", "missing.npz", "-o", "{tmp}/m.npz"], "DATA 'missing.npz' does not exist"),
-        (["fit", "{counts}", "-o", "{tmp}/no/m.npz"], "folder of --output"),
+        (["fit", "{counts}", "-o", "{tmp}/no/m.npz"], "folder of"),
         (["fit", "{counts}", "-o", "{tmp}/m.npz", "--set", "ae__n_latent=3"],
          "'ae__n_latent' is not a parameter"),
         (["fit", "{counts}", "-o", "{tmp}/m.npz", "--set", "ae_max_epochs"],

@@ -10,7 +10,7 @@ import numpy as np
 import quantities as pq
 
 from .._backend.distributed import is_main_process, process_group_from_environment
-from .._files import replacing
+from .._files import check_writable, replacing
 from ..datasets import save_nwb_trials
 from ..metrics import DISCREPANCIES
 from ..metrics._checks import check_pair
@@ -31,17 +31,16 @@ def _say(args, message: str) -> None:
 
 def _check_output(path: str, overwrite: bool, suffixes=None) -> None:
     """Refuse an output before any work: a long fit must not end in 'file exists'."""
-    file = Path(path)
-    if suffixes is not None and file.suffix not in suffixes:
+    if suffixes is not None and Path(path).suffix not in suffixes:
         raise ValueError(
             f"--output {path!r} must end in {' or '.join(suffixes)} (it says the format)."
         )
-    if file.is_dir():
-        raise IsADirectoryError(f"--output {path!r} is a directory, not a file name.")
-    if not file.parent.is_dir():
-        raise FileNotFoundError(f"the folder of --output {path!r} does not exist.")
-    if file.exists() and not overwrite:
-        raise FileExistsError(f"--output {path!r} exists; pass --overwrite to replace it.")
+    check_writable(path, overwrite=overwrite, overwrite_option="--overwrite")
+
+
+def _writing(args):
+    """The output, written beside its name and renamed when complete (see ``replacing``)."""
+    return replacing(args.output, overwrite=args.overwrite, overwrite_option="--overwrite")
 
 
 def _literal(text: str):
@@ -118,7 +117,7 @@ def _fit(args) -> None:
     if not is_main_process():
         return
     # Without --overwrite, a file made at the output during the fit is refused, not replaced.
-    with replacing(args.output, overwrite=args.overwrite) as partial:
+    with _writing(args) as partial:
         save_model(pipe, partial)
     _say(args, f"Saved the fitted model to {args.output}.")
 
@@ -150,7 +149,7 @@ def sample(args) -> None:
     # The model returns the form it was fitted on; the counts are the samples in either form
     # (a binner passes counts through), and their trains are placed as the binner places them.
     counts = binner.transform(samples)
-    with replacing(args.output, overwrite=args.overwrite) as partial:
+    with _writing(args) as partial:
         if Path(args.output).suffix == ".nwb":
             trains = counts_to_spiketrains(
                 counts, binner.bin_size_, t_start=binner.t_start_, units=binner.units_,
