@@ -35,7 +35,8 @@ html_theme_options = {"show_toc_level": 2, "navigation_with_keys": False}
 
 # The gallery: every example of examples/ except the torchrun recipe (it needs several
 # processes). The smoke build (CI, `tox -e docs`) does not run them: plot_gallery=0. The
-# full build (`tox -e docs-full`) runs each at its documented default size on the CPU.
+# full build (`tox -e docs-full`) runs each at its documented default size on the CPU,
+# except mc_maze.py, which is shown but not run: it needs the DANDI 000128 file.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

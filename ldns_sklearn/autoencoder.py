@@ -54,9 +54,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Number of latent channels.
     hidden_channels : int, default=64
         Width of the S4 blocks. The defaults (64 wide, 2 blocks, 100 epochs, batches of 32)
-        train on a CPU in minutes; their samples come within 1-3x of the real-vs-real floor
-        on most sample statistics of the benchmark data, up to 7x on one
-        (``docs/benchmarks.md``); the paper's
+        train on a CPU in minutes; their samples come within 0.8-1.6x of the real-vs-real
+        floor on four of the paper's five sample statistics of the benchmark data, 2.7-3.1x
+        on the fifth (``docs/benchmarks.md``); the paper's
         size is ``hidden_channels=256, n_blocks=4`` (a GPU; see
         :func:`~ldns_sklearn.make_ldns_pipeline` ``preset="paper"``).
     n_blocks : int, default=2

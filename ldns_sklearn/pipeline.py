@@ -26,7 +26,8 @@ PRESETS = {
     "cpu": ({}, {}),
     "paper": (
         {"hidden_channels": 256, "n_blocks": 4, "max_epochs": 200, "batch_size": 512},
-        {"hidden_channels": 64, "n_blocks": 4, "max_epochs": 1000, "batch_size": 64},
+        {"hidden_channels": 64, "n_blocks": 4, "max_epochs": 1000, "batch_size": 64,
+         "learning_rate": 1e-3},
     ),
 }
 
@@ -299,10 +300,12 @@ def make_ldns_pipeline(
         Poisson when omitted.
     preset : {"cpu", "paper"}, default="cpu"
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
-        CPU; their samples come within 1-3x of the real-vs-real floor on most sample
-        statistics of the benchmark data, up to 7x on one (``docs/benchmarks.md``).
+        CPU; their samples come within 0.8-1.6x of the real-vs-real floor on four of the
+        paper's five sample statistics of the benchmark data, 2.7-3.1x on the fifth (the
+        population spike-count KL; ``docs/benchmarks.md``).
         ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
-        batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs) — for a GPU.
+        batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs at learning rate 1e-3) —
+        for a GPU.
         See ``docs/benchmarks.md`` for what each reaches and costs.
     autoencoder_params, diffusion_params : dict, optional
         Further parameters of :class:`S4Autoencoder` and :class:`LatentDiffusion`; they

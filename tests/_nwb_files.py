@@ -49,7 +49,10 @@ def write_maze(
     with_split=True,
     with_trials=True,
     active=None,
+    repeats=1,
 ):
+    """Write the file; ``repeats`` copies of the 5-trial session follow each other in time
+    (each with other spikes), for tests that need more trials than five."""
     nwbfile = pynwb.NWBFile(
         session_description="MC_Maze layout test file",
         identifier="test-maze",
@@ -57,9 +60,13 @@ def write_maze(
     )
     heldout = heldout_mask(n_units)
     nwbfile.add_unit_column("heldout", "held-out unit")
-    for unit, times in enumerate(unit_spikes(n_units)):
+    duration = repeats * DURATION
+    shifts = DURATION * np.arange(repeats)
+    spikes = zip(*(unit_spikes(n_units, seed=k) for k in range(repeats)), strict=True)
+    for unit, times in enumerate(spikes):
+        times = np.concatenate([t + shift for t, shift in zip(times, shifts, strict=True)])
         nwbfile.add_unit(
-            spike_times=times, obs_intervals=[[0.0, DURATION]], heldout=bool(heldout[unit])
+            spike_times=times, obs_intervals=[[0.0, duration]], heldout=bool(heldout[unit])
         )
     if with_trials:
         for name in ("move_onset_time", "target_on_time", "go_cue_time"):
@@ -71,7 +78,12 @@ def write_maze(
         if with_split:
             nwbfile.add_trial_column("split", "NLB split")
         stops = TRIAL_STARTS + 1.5 if stops is None else stops
-        for i, (start, stop, onset) in enumerate(zip(TRIAL_STARTS, stops, onsets, strict=True)):
+        starts, stops, onsets = (
+            np.concatenate([np.asarray(times) + shift for shift in shifts])
+            for times in (TRIAL_STARTS, stops, onsets)
+        )
+        for i, (start, stop, onset) in enumerate(zip(starts, stops, onsets, strict=True)):
+            i_in_session = i % len(TRIAL_STARTS)
             row = dict(
                 start_time=start,
                 stop_time=stop,
@@ -83,14 +95,14 @@ def write_maze(
                 # Hand rests at (10, -5); the active target (index 1) is straight up from it
                 # on trial 0, straight left on the others.
                 target_pos=[[500.0, 500.0], [10.0, 95.0] if i == 0 else [-90.0, -5.0]],
-                active_target=1 if active is None else active[i],
+                active_target=1 if active is None else active[i_in_session],
             )
             if with_split:
-                row["split"] = SPLITS[i]
+                row["split"] = SPLITS[i_in_session]
             nwbfile.add_trial(**row)
     if with_behavior:
         module = nwbfile.create_processing_module("behavior", "hand kinematics")
-        n = int(DURATION * 1000)
+        n = int(duration * 1000)
         sample = np.arange(n, dtype=np.float64)
         velocity = np.stack([sample, -2.0 * sample], axis=1)  # value = sample index
         position = np.tile([10.0, -5.0], (n, 1))

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -68,3 +69,22 @@ def test_train_distributed_runs_under_torchrun_and_rank_0_saves(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("saved the fitted pipeline") == 1
     assert load_model(tmp_path / "model.npz").named_steps["ae"].n_features_in_ == 128
+
+
+# The stand-in file's units fire a few spikes per trial: some have no ISIs in 2 trials.
+@pytest.mark.filterwarnings("ignore:Some statistics are defined in only one")
+def test_mc_maze_fits_on_a_file_of_the_real_layout(tmp_path, capsys):
+    from tests._nwb_files import write_maze
+
+    path = write_maze(tmp_path / "maze.nwb", n_units=6, repeats=4)  # 16 train/val trials
+    report = _load("mc_maze").main(path, size="smoke", n_latents=2)
+    printed = capsys.readouterr().out
+    assert "Loaded 16 trials x 140 bins x 6 units" in printed
+    assert "velocity decoded from spikes" in printed
+    # 12 training trials; the 4 held-out ones split into two sets of 2.
+    assert report["generated"].shape == (2, 140, 6)
+    assert set(report["table"]) == {
+        "population_spike_count_kl", "pairwise_correlation_rmse", "mean_rate_rmse",
+        "mean_isi_rmse", "std_isi_rmse",
+    }
+    assert np.isfinite(report["r2_real"]) and np.isfinite(report["r2_generated"])

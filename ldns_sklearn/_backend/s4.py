@@ -24,6 +24,31 @@ from torch import nn
 NO_WEIGHT_DECAY = "_ldns_no_weight_decay"
 
 
+def vandermonde(log_base: torch.Tensor, length: int) -> torch.Tensor:
+    """Powers ``exp(l * log_base)`` for ``l = 0 .. length-1``, appended as the last axis.
+
+    Computed by doubling: the known powers ``0 .. n-1`` times ``exp(n * log_base)`` give
+    ``n .. 2n-1``, so only ``log2(length)`` exponentials of ``log_base``'s size are taken
+    and the rest are complex multiplies. A complex ``exp`` over the whole ``(..., length)``
+    block took a third of a denoiser training step on a CPU; this is several times faster
+    and no less accurate (each power is a product of at most ``log2(length)`` exact-ish
+    factors, where ``exp(l * log_base)`` loses digits of a large ``l * log_base``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> log_base = torch.tensor([complex(-0.1, 0.5)])
+    >>> direct = torch.exp(log_base[:, None] * torch.arange(100))
+    >>> bool(torch.allclose(vandermonde(log_base, 100), direct, atol=1e-6))
+    True
+    """
+    powers = torch.ones_like(log_base)[..., None]
+    while powers.shape[-1] < length:
+        n = powers.shape[-1]
+        powers = torch.cat([powers, powers * torch.exp(n * log_base)[..., None]], dim=-1)
+    return powers[..., :length]
+
+
 class S4DKernel(nn.Module):
     """Per-channel convolution kernels of a diagonal state-space model.
 
@@ -54,9 +79,8 @@ class S4DKernel(nn.Module):
         A = torch.complex(-torch.exp(self.log_A_real), self.A_imag)
         dtA = A * dt[:, None]
         C = torch.view_as_complex(self.C) * (torch.exp(dtA) - 1.0) / A
-        steps = torch.arange(length, device=A.device, dtype=torch.float32)
-        vandermonde = torch.exp(dtA[:, :, None] * steps)  # (channels, half, length)
-        return 2 * torch.einsum("hn,hnl->hl", C, vandermonde).real
+        powers = vandermonde(dtA, length)  # (channels, half, length)
+        return 2 * torch.einsum("hn,hnl->hl", C, powers).real
 
 
 class S4D(nn.Module):

@@ -734,7 +734,11 @@ def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="rai
     Parameters
     ----------
     path : str or pathlib.Path
-        Local copy of ``sub-Jenkins_ses-full_desc-train_behavior+ecephys.nwb``.
+        Local copy of ``sub-Jenkins_ses-full_desc-train_behavior+ecephys.nwb``. This
+        function never downloads; get the file with the DANDI client (``pip install
+        dandi``, then ``dandi download DANDI:000128/0.220113.0400``).
+        ``examples/mc_maze.py`` goes from that file to a fitted, velocity-conditioned
+        model.
     split : str or sequence of str or None, default=("train", "val")
         Trial splits to load; ``None`` loads every trial.
     n_neurons : int or None, default=182
