@@ -84,6 +84,7 @@ def write_maze(
         )
         for i, (start, stop, onset) in enumerate(zip(starts, stops, onsets, strict=True)):
             i_in_session = i % len(TRIAL_STARTS)
+            up = [10.0, 95.0]
             row = dict(
                 start_time=start,
                 stop_time=stop,
@@ -94,7 +95,7 @@ def write_maze(
                 trial_version=0,
                 # Hand rests at (10, -5); the active target (index 1) is straight up from it
                 # on trial 0, straight left on the others.
-                target_pos=[[500.0, 500.0], [10.0, 95.0] if i == 0 else [-90.0, -5.0]],
+                target_pos=[[500.0, 500.0], up if i_in_session == 0 else [-90.0, -5.0]],
                 active_target=1 if active is None else active[i_in_session],
             )
             if with_split:
