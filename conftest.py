@@ -11,6 +11,23 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 
+def _single_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# One torch thread within a test (or a module's tests), also in a plain local run: small
+# tensors on a shared CPU only contend with extra intra-op threads (20x slower under load,
+# measured), and comparisons with a subprocess or a Dask worker (which run one thread) need
+# the same floating-point summation order.
+one_torch_thread = pytest.fixture(_single_torch_thread, name="one_torch_thread")
+one_torch_thread_per_module = pytest.fixture(
+    _single_torch_thread, scope="module", name="one_torch_thread_per_module"
+)
+
+
 # --------------------------------------------------------------------------------------------
 # Slow learning-quality tests: skipped by a plain local run, run by CI (README's command)
 # --------------------------------------------------------------------------------------------

@@ -27,22 +27,13 @@ def latents(seed=0, n_trials=96):
     return np.cumsum(np.random.default_rng(seed).normal(size=(n_trials, 32, 2)), axis=1)
 
 
-@pytest.fixture
-def one_thread():
-    # The killed run (a subprocess) and the runs here must do the same float operations.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def read_checkpoint(path):
     with open_archive(path) as archive:
         document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
         return Decoder(archive).decode(document["state"])
 
 
-def test_a_killed_fit_resumes_to_the_same_model(tmp_path, one_thread):
+def test_a_killed_fit_resumes_to_the_same_model(tmp_path, one_torch_thread):
     epochs = 40
     child = textwrap.dedent(f"""
         import numpy as np, torch

@@ -15,16 +15,7 @@ from ldns_sklearn._backend.denoiser import Denoiser
 from ldns_sklearn._backend.device import make_generator, seeded
 from ldns_sklearn.diffusion import LatentDiffusion
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Small tensors on a shared CPU: extra intra-op threads only contend (20x slower under
-    # load, measured), and pytest-xdist already runs one worker per core.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
+pytestmark = pytest.mark.usefixtures("one_torch_thread_per_module")
 
 TINY = dict(
     hidden_channels=8,

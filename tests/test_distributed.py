@@ -8,7 +8,6 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-import torch
 from sklearn.model_selection import GridSearchCV, KFold
 
 from ldns_sklearn import load_model, make_ldns_pipeline
@@ -25,16 +24,6 @@ def tiny_pipeline():
         autoencoder_params=small,
         diffusion_params={**small, "n_sampling_steps": 3},
     )
-
-
-@pytest.fixture
-def one_torch_thread():
-    # Dask workers run one thread each (they set OMP_NUM_THREADS=1); the serial reference
-    # does too, so both sum floating-point products in the same order.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_search_on_a_local_dask_cluster_scores_as_a_serial_one(one_torch_thread):

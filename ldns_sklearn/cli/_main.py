@@ -47,6 +47,8 @@ def main(argv=None) -> int:
         print(f"ldns-sklearn {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"ldns-sklearn {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        # Training checkpoints (--checkpoint-dir) stay, so that the same command resumes.
+        print(f"ldns-sklearn {args.command}: interrupted; no output file was written.",
+              file=sys.stderr)
         return 130
     return 0

@@ -72,7 +72,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("running")
     group.add_argument(
         "--device", default="auto",
-        help="torch device: auto (default: a GPU when there is one), cpu, cuda, cuda:1, mps.",
+        help="torch device: auto (default: a GPU when there is one), cpu, cuda or cuda:1.",
     )
     group.add_argument(
         "--seed", type=int, metavar="N",
