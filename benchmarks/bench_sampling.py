@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ldns_sklearn.datasets import make_lorenz_spikes
-from ldns_sklearn.datasets._lorenz import _softplus
+from ldns_sklearn.datasets._rates import softplus
 from ldns_sklearn.diffusion import LatentDiffusion
 from ldns_sklearn.metrics import compare_spike_statistics
 
@@ -106,7 +106,7 @@ def bootstrap_se(per_trial, rng, n_boot=200):
 
 def to_counts(Z, data, lift, rng):
     latents3 = Z @ lift  # back to the Lorenz dimensions (lift has orthonormal columns)
-    rates = _softplus(latents3 @ data.readout.T + data.bias, 2.0)
+    rates = softplus(latents3 @ data.readout.T + data.bias, 2.0)
     return rng.poisson(rates)
 
 

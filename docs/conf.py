@@ -40,7 +40,9 @@ html_theme_options = {"show_toc_level": 2, "navigation_with_keys": False}
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/(quickstart|elephant_analyses|using_your_own_recordings)\.py$",
+    "filename_pattern": (
+        r"/(quickstart|elephant_analyses|using_your_own_recordings|conditional_reaches)\.py$"
+    ),
     "ignore_pattern": r"train_distributed\.py|__init__\.py",
     "plot_gallery": os.environ.get("LDNS_DOCS_RUN_EXAMPLES", "False"),
     "download_all_examples": False,

@@ -158,7 +158,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         n_samples : int, optional
             Number of trials. May be omitted when ``y`` gives one condition per trial.
         y : array-like, optional
-            Condition for a conditional model (see :class:`LatentDiffusion`).
+            Condition for a conditional model (see :class:`LatentDiffusion`); omit it for
+            unconditional samples of one fitted with ``condition_dropout > 0``.
         n_bins : int, optional
             Trial length in bins (default: as in training). Longer trials than those seen
             in training are possible: the S4 kernels are defined for any length.

@@ -88,3 +88,16 @@ def test_mc_maze_fits_on_a_file_of_the_real_layout(tmp_path, capsys):
         "mean_isi_rmse", "std_isi_rmse",
     }
     assert np.isfinite(report["r2_real"]) and np.isfinite(report["r2_generated"])
+
+
+def test_conditional_reaches_reports_behaviour_checks_per_guidance_scale(tmp_path, capsys):
+    report = _load("conditional_reaches").main("smoke", output=tmp_path)
+    printed = capsys.readouterr().out
+    assert "unseen target" in printed and "velocity decoded" in printed
+    assert set(report["accuracy"]) == set(report["r2"]) == {1.0, 2.0}
+    for accuracy in report["accuracy"].values():
+        assert 0 <= accuracy["generated"] <= 1 and 0 <= accuracy["real"] <= 1
+    assert all(np.isfinite(r2["real"]) and np.isfinite(r2["generated"])
+               for r2 in report["r2"].values())
+    assert len(report["unconditional_ratios"]) == 5
+    assert (tmp_path / "conditional_reaches.png").stat().st_size > 10_000

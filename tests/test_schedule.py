@@ -281,6 +281,30 @@ def test_denoising_loss_is_zero_for_a_perfect_predictor():
     assert float(denoising_loss(oracle, schedule, z0, None, None, t=t, noise=noise)) < 1e-10
 
 
+def test_high_noise_weighting_of_the_v_loss_is_the_clean_latent_error():
+    # sigma_t^2 |v_hat - v|^2 = |z0_hat - z0|^2, since z0 = alpha_t z_t - sigma_t v.
+    schedule = NoiseSchedule(100, "cosine")
+    z0 = torch.randn(6, 2, 8, generator=make_generator(0))
+    noise = torch.randn(6, 2, 8, generator=make_generator(1))
+    t = torch.tensor([0, 5, 30, 60, 90, 99])
+    guess = torch.randn(6, 2, 8, generator=make_generator(2))
+
+    def model(zt, t_, mask):
+        return guess
+
+    weighted = denoising_loss(model, schedule, z0, None, None, prediction="v",
+                              weighting="high-noise", t=t, noise=noise)
+    zt = schedule.add_noise(z0, noise, t)
+    clean_estimate, _ = schedule.split(guess, zt, t, "v")
+    mean_noise_variance = float((1 - schedule.alphas_cumprod).mean())
+    expected = (clean_estimate - z0).pow(2).mean() / mean_noise_variance
+    torch.testing.assert_close(weighted, expected, rtol=1e-5, atol=1e-7)
+    uniform = denoising_loss(model, schedule, z0, None, None, prediction="v", t=t, noise=noise)
+    assert not torch.isclose(weighted, uniform)
+    with pytest.raises(ValueError, match="weighting='snr'"):
+        denoising_loss(model, schedule, z0, None, None, weighting="snr", t=t, noise=noise)
+
+
 # A Gaussian process over 16 bins: smooth in time, with an exact denoiser in closed form,
 # E[z_0 | z_t] = alpha Sigma (alpha^2 Sigma + sigma^2 I)^-1 z_t. Variance and temporal
 # roughness var(z_t+1 - z_t) / var(z) of the samples are then known.

@@ -134,6 +134,12 @@ class Denoiser(nn.Module):
         Number of channels of a per-bin condition time series (0: none).
     state_size : int
         State size of the S4D layers.
+    null_condition : bool
+        Whether the network also models the data without its condition (classifier-free
+        guidance, Ho & Salimans 2022): ``condition_present`` (0 or 1 per trial) then says
+        whether the condition is given. A dropped trial condition adds no embedding; a
+        dropped series is zeroed and an extra input channel carries the flag, so that a
+        series of zeros (e.g. a hand at rest) is not mistaken for "no condition".
 
     Examples
     --------
@@ -152,6 +158,7 @@ class Denoiser(nn.Module):
         n_trial_features: int = 0,
         n_series_features: int = 0,
         state_size: int = 64,
+        null_condition: bool = False,
     ):
         super().__init__()
         # The paper embeds time in C // 4 dimensions to keep the parameter count low; a
@@ -160,7 +167,10 @@ class Denoiser(nn.Module):
         self.frequency_dim = 4 * embedding_dim
         self.n_series_features = n_series_features
         self.n_trial_features = n_trial_features
-        self.conv_in = nn.Conv1d(n_latents + n_series_features, hidden_channels, 1)
+        self.null_condition = null_condition
+        # The presence flag of a series condition is one more input channel.
+        flag_channels = int(null_condition and n_series_features > 0)
+        self.conv_in = nn.Conv1d(n_latents + n_series_features + flag_channels, hidden_channels, 1)
         self.time_embedding = nn.Sequential(
             nn.Linear(self.frequency_dim, embedding_dim),
             nn.SiLU(),
@@ -185,16 +195,33 @@ class Denoiser(nn.Module):
         mask: torch.Tensor | None = None,
         trial_condition: torch.Tensor | None = None,
         series_condition: torch.Tensor | None = None,
+        condition_present: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predicted noise for noisy latents ``z`` at integer time steps ``t``.
 
         ``mask`` ``(batch, 1, length)`` marks valid bins (None: all are valid).
+        ``condition_present`` ``(batch,)`` of 0/1, only for a ``null_condition`` network
+        (None: every condition is given).
         """
+        present = None
+        if self.null_condition:
+            present = (
+                torch.ones(z.shape[0], device=z.device)
+                if condition_present is None
+                else condition_present.to(z.dtype)
+            )
         if self.n_series_features:
-            z = torch.cat([z, series_condition], dim=1)
+            if present is None:
+                z = torch.cat([z, series_condition], dim=1)
+            else:
+                flag = present[:, None, None].expand(-1, 1, z.shape[2])
+                z = torch.cat([z, series_condition * flag, flag], dim=1)
         embedding = self.time_embedding(timestep_embedding(t, self.frequency_dim))
         if self.condition_embedding is not None:
-            embedding = embedding + self.condition_embedding(trial_condition)
+            condition = self.condition_embedding(trial_condition)
+            if present is not None:
+                condition = condition * present[:, None]
+            embedding = embedding + condition
         h = _masked(self.conv_in(z), mask)
         for block in self.blocks:
             h = block(h, embedding, mask)

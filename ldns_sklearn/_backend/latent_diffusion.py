@@ -45,6 +45,8 @@ class DenoiserSpec:
     # The defaults are the first release's (DDPM); files saved then carry no such field.
     noise_schedule: str = "linear"
     prediction: str = "epsilon"
+    # Trained with condition dropout, so it also models the data without its condition.
+    null_condition: bool = False
 
 
 def _to_channels_first(array: np.ndarray) -> torch.Tensor:
@@ -69,6 +71,7 @@ class LatentDiffusionModel:
                 n_trial_features=spec.n_trial_features,
                 n_series_features=spec.n_series_features,
                 state_size=spec.state_size,
+                null_condition=spec.null_condition,
             )
         self.network.eval()
 
@@ -90,7 +93,12 @@ class LatentDiffusionModel:
             conditions["series_condition"] = rest.pop(0)
         return conditions
 
-    def _loss_fn(self, t_fixed: int | None = None):
+    def _loss_fn(
+        self,
+        t_fixed: int | None = None,
+        condition_dropout: float = 0.0,
+        weighting: str = "uniform",
+    ):
         def loss_fn(model, batch, generator, training):
             z0, mask = batch[0], batch[1]
             # All-valid batches skip the mask: it costs full-size multiplies in every block.
@@ -99,6 +107,12 @@ class LatentDiffusionModel:
             t = None
             if t_fixed is not None:
                 t = torch.full((z0.shape[0],), t_fixed, dtype=torch.long)
+            conditions = self._conditions(batch)
+            if training and condition_dropout > 0:
+                # Classifier-free guidance: this fraction of trials is trained without
+                # its condition, so the one network also learns the unconditional model.
+                dropped = torch.rand(z0.shape[0], generator=generator) < condition_dropout
+                conditions["condition_present"] = (~dropped).float().to(z0.device)
             return denoising_loss(
                 model,
                 self.schedule,
@@ -106,8 +120,9 @@ class LatentDiffusionModel:
                 mask,
                 generator,
                 prediction=self.spec.prediction,
+                weighting=weighting,
                 t=t,
-                **self._conditions(batch),
+                **conditions,
             )
 
         return loss_fn
@@ -123,14 +138,22 @@ class LatentDiffusionModel:
         *,
         device: str,
         seed: int,
+        condition_dropout: float = 0.0,
+        loss_weighting: str = "uniform",
         checkpointing: Checkpointing | None = None,
     ) -> TrainingResult:
-        """Train on standardised latents; afterwards the network holds the EMA weights."""
+        """Train on standardised latents; afterwards the network holds the EMA weights.
+
+        ``condition_dropout`` (only for a ``null_condition`` spec) is the fraction of
+        trials of each batch trained without their condition; ``loss_weighting`` weighs
+        the error of each noise level (:meth:`NoiseSchedule.loss_weight`). Validation
+        losses (early stopping) use the same weighting; :meth:`score` does not.
+        """
         resolved = resolve_device(device)
         tensors = self._tensors(z, mask, trial_condition, series_condition)
         result = train(
             self.network,
-            self._loss_fn(),
+            self._loss_fn(condition_dropout=condition_dropout, weighting=loss_weighting),
             tensors,
             config,
             device=resolved,
@@ -178,6 +201,7 @@ class LatentDiffusionModel:
         batch_size: int,
         device: str,
         seed: int,
+        guidance_scale: float = 1.0,
         progress: bool = False,
     ) -> np.ndarray:
         """Latents ``(len(lengths), max(lengths), n_latents)``, zero past each length.
@@ -185,6 +209,10 @@ class LatentDiffusionModel:
         Trials are sampled in batches of at most ``batch_size`` (bounded memory), sorted by
         length so a batch is padded only to its own longest trial. ``clip_range`` ``(2,
         n_latents)`` bounds the clean-data prediction of every step (None: unbounded).
+
+        For a ``null_condition`` network, conditions of None (on a conditional spec) draw
+        unconditional samples, and ``guidance_scale`` ``s`` mixes the conditional and the
+        unconditional output as ``uncond + s (cond - uncond)`` (1: plain conditional).
         """
         resolved = resolve_device(device)
         bounds = None
@@ -203,18 +231,11 @@ class LatentDiffusionModel:
             if batch_lengths.min() < length:
                 mask_np = np.arange(length)[None, :] < batch_lengths[:, None]
                 mask = _mask_tensor(mask_np).to(resolved)
-            conditions = {}
-            if self.spec.n_trial_features:
-                conditions["trial_condition"] = torch.as_tensor(
-                    trial_condition[index], dtype=torch.float32
-                ).to(resolved)
-            if self.spec.n_series_features:
-                conditions["series_condition"] = _to_channels_first(
-                    series_condition[index, :length]
-                ).to(resolved)
-
-            def model(z, t, mask=mask, conditions=conditions):
-                return self.network(z, t, mask, **conditions)
+            model = self._guided_network(
+                self._batch_conditions(trial_condition, series_condition, index, length, resolved),
+                mask,
+                guidance_scale,
+            )
 
             with torch.no_grad(), autocast(resolved):
                 z = sample(
@@ -233,6 +254,53 @@ class LatentDiffusionModel:
                 )
             out[index, :length] = np.swapaxes(z.float().cpu().numpy(), 1, 2)
         return out
+
+    def _batch_conditions(self, trial_condition, series_condition, index, length, device):
+        """The network's condition arguments for the trials ``index`` of a sampling batch.
+
+        A conditional spec given no condition (unconditional sampling of a
+        ``null_condition`` network) gets zeros marked absent.
+        """
+        spec, n = self.spec, len(index)
+        if not (spec.n_trial_features or spec.n_series_features):
+            return {}
+        conditions = {}
+        if spec.n_trial_features:
+            values = (
+                np.zeros((n, spec.n_trial_features))
+                if trial_condition is None
+                else trial_condition[index]
+            )
+            conditions["trial_condition"] = torch.as_tensor(values, dtype=torch.float32)
+        if spec.n_series_features:
+            values = (
+                np.zeros((n, length, spec.n_series_features))
+                if series_condition is None
+                else series_condition[index, :length]
+            )
+            conditions["series_condition"] = _to_channels_first(values)
+        if spec.null_condition:
+            given = trial_condition is not None or series_condition is not None
+            conditions["condition_present"] = torch.full((n,), float(given))
+        return {key: value.to(device) for key, value in conditions.items()}
+
+    def _guided_network(self, conditions: dict, mask, guidance_scale: float):
+        """``model(z, t)`` for the samplers: the network, with classifier-free guidance
+        when ``guidance_scale != 1`` (conditional and unconditional outputs from one
+        doubled batch)."""
+        present = conditions.get("condition_present")
+        if guidance_scale == 1.0 or present is None or not bool(present.all()):
+            return lambda z, t: self.network(z, t, mask, **conditions)
+        doubled = {key: torch.cat([value, value]) for key, value in conditions.items()}
+        doubled["condition_present"] = torch.cat([present, torch.zeros_like(present)])
+        doubled_mask = None if mask is None else torch.cat([mask, mask])
+
+        def guided(z, t):
+            both = self.network(torch.cat([z, z]), torch.cat([t, t]), doubled_mask, **doubled)
+            conditional, unconditional = both.chunk(2)
+            return unconditional + guidance_scale * (conditional - unconditional)
+
+        return guided
 
     # --- persistence ------------------------------------------------------------------
     def export(self) -> dict:

@@ -31,6 +31,7 @@ import torch
 
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("epsilon", "v")
+LOSS_WEIGHTINGS = ("uniform", "high-noise")
 
 # The DDPM paper's betas for T = 1000. For other T they are scaled by 1000 / T (as in
 # "Improved DDPM", Nichol & Dhariwal 2021) so the total noise added stays about the same.
@@ -104,6 +105,31 @@ class NoiseSchedule:
         alpha, sigma = alpha_bar.sqrt(), (1.0 - alpha_bar).sqrt()
         return alpha.to(like.device, torch.float32), sigma.to(like.device, torch.float32)
 
+    def loss_weight(self, t: torch.Tensor, weighting: str, like: torch.Tensor):
+        """Per-sample weight ``(batch, 1, 1)`` of the denoising error at steps ``t``.
+
+        ``"uniform"``: 1 at every noise level. ``"high-noise"``: ``sigma_t^2`` over its
+        mean over the schedule (so the weights average 1 and losses stay comparable); with
+        ``prediction="v"`` this makes the loss the squared error of the clean latents the
+        network implies, ``z_0 = alpha_t z_t - sigma_t v``, which weighs the high noise
+        levels, where the overall spread of a sample is decided.
+
+        Examples
+        --------
+        >>> import torch
+        >>> schedule = NoiseSchedule(100, "cosine")
+        >>> w = schedule.loss_weight(torch.arange(100), "high-noise", torch.zeros(1))
+        >>> round(float(w.mean()), 6), bool(w[0] < w[-1])
+        (1.0, True)
+        """
+        if weighting == "uniform":
+            return torch.ones(len(t), 1, 1, device=like.device)
+        if weighting != "high-noise":
+            raise ValueError(f"weighting={weighting!r} is not one of {LOSS_WEIGHTINGS}.")
+        noise_variance = 1.0 - self.alpha_bar(t.cpu())
+        weight = noise_variance / (1.0 - self.alphas_cumprod).mean()
+        return weight[:, None, None].to(like.device, torch.float32)
+
     def add_noise(self, z0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Sample ``z_t ~ q(z_t | z_0)`` for ``(batch, channels, length)`` tensors, ``t (batch,)``.
 
@@ -153,6 +179,7 @@ def denoising_loss(
     generator: torch.Generator,
     *,
     prediction: str = "epsilon",
+    weighting: str = "uniform",
     t: torch.Tensor | None = None,
     noise: torch.Tensor | None = None,
     **conditions,
@@ -160,10 +187,11 @@ def denoising_loss(
     """Mean squared error of the network's prediction over the valid bins.
 
     With ``prediction="epsilon"`` this is DDPM's "simple" loss on the noise; with ``"v"``
-    the same on the velocity. ``z0`` is ``(batch, channels, length)``, ``mask`` ``(batch,
-    1, length)`` or None when every bin is valid; ``model(z_t, t, mask, **conditions)``
-    predicts the target. Time steps and noise are drawn from ``generator`` (on the CPU, so
-    the draws do not depend on the device) unless given.
+    the same on the velocity. ``weighting`` weighs each sample's error by its noise level
+    (:meth:`NoiseSchedule.loss_weight`). ``z0`` is ``(batch, channels, length)``,
+    ``mask`` ``(batch, 1, length)`` or None when every bin is valid; ``model(z_t, t, mask,
+    **conditions)`` predicts the target. Time steps and noise are drawn from ``generator``
+    (on the CPU, so the draws do not depend on the device) unless given.
 
     Examples
     --------
@@ -185,6 +213,8 @@ def denoising_loss(
         zt = zt * mask
     target = schedule.target(z0, noise, t, prediction)
     squared_error = (model(zt, t, mask, **conditions).float() - target).pow(2)
+    if weighting != "uniform":
+        squared_error = squared_error * schedule.loss_weight(t, weighting, z0)
     if mask is None:
         return squared_error.mean()
     return (squared_error * mask).sum() / (mask.sum() * z0.shape[1])

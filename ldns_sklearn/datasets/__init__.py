@@ -3,6 +3,7 @@
 from ._lorenz import make_lorenz_spikes
 from ._nwb import load_mc_maze, load_nwb_trials
 from ._nwb_write import save_nwb_trials
+from ._reach import make_reach_spikes
 from ._speech import load_speech_bci
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "load_nwb_trials",
     "load_speech_bci",
     "make_lorenz_spikes",
+    "make_reach_spikes",
     "save_nwb_trials",
 ]

@@ -48,9 +48,11 @@ are per bin and in bins. A bare number is refused, as ``SpikeTrainBinner`` refus
 The module is a package split by concern, like ``sklearn.metrics``: input checks
 (``_checks``), the streaming sums (``_accumulator``), statistics (``_statistics``),
 comparisons (``_compare``, ``_compare_temporal``; the lag products in ``_temporal``), the
-combined score (``_score``) and scorers (``_scorer``).
+combined score (``_score``), scorers (``_scorer``) and the behaviour checks of conditional
+samples (``_behaviour``: is the requested velocity or condition decodable from them?).
 """
 
+from ._behaviour import behaviour_decoding_r2, condition_decoding_accuracy
 from ._compare import (
     DISCREPANCIES,
     PEARSON_RS,
@@ -75,7 +77,9 @@ __all__ = [
     "DISCREPANCIES",
     "PEARSON_RS",
     "auto_correlation_rmse",
+    "behaviour_decoding_r2",
     "compare_spike_statistics",
+    "condition_decoding_accuracy",
     "cross_correlation_rmse",
     "fano_factor_rmse",
     "generation_score",
