@@ -11,8 +11,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
-from ..preprocessing import counts_to_spiketrains
-from ._rates import rates_with_mean
+from ._rates import poisson_spikes, rates_with_mean
 
 __all__ = ["make_lorenz_spikes"]
 
@@ -178,14 +177,7 @@ def make_lorenz_spikes(
     readout = readout[np.argsort(readout[:, 0], kind="stable")]
 
     rates, bias = rates_with_mean(latents @ readout.T, mean_rate, softplus_beta)
-    # numpy's Generator draws Poisson variates about twice as fast as the legacy RandomState;
-    # seeding it from `rng` keeps the scikit-learn random_state semantics.
-    poisson_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-    counts = poisson_rng.poisson(rates).astype(np.int64, copy=False)
-
-    spiketrains = None
-    if return_spiketrains:
-        spiketrains = counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s)
+    counts, spiketrains = poisson_spikes(rates, rng, bin_size, return_spiketrains)
 
     return Bunch(
         spiketrains=spiketrains,

@@ -1,13 +1,16 @@
-"""Firing rates through a softplus with a shared bias solved for a target mean rate.
+"""Rates and spikes of the synthetic generators (``make_lorenz_spikes``, ``make_reach_spikes``).
 
-Shared by the synthetic generators (``make_lorenz_spikes``, ``make_reach_spikes``): each
-reads a latent drive out into rates ``softplus(drive + bias, beta)`` and solves ``bias`` so
-that the mean rate is exactly what the user asked for.
+Each reads a latent drive out into rates ``softplus(drive + bias, beta)`` with ``bias``
+solved so that the mean rate is exactly what the user asked for, then draws Poisson counts
+(and, if asked, Neo spike trains) from them.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import quantities as pq
+
+from ..preprocessing import counts_to_spiketrains
 
 # Elements per block when sweeping the (n_trials, n_bins, n_neurons) array, to bound temporaries.
 _BLOCK = 1 << 22
@@ -70,3 +73,15 @@ def rates_with_mean(drive, mean_rate, beta):
             break
         bias -= error / _mean_slope(rates, beta)
     return rates, float(bias)
+
+
+def poisson_spikes(rates, rng, bin_size, return_spiketrains):
+    """Poisson counts of ``rates`` (int64) and, if asked, the trials as Neo spike trains."""
+    # numpy's Generator draws Poisson variates about twice as fast as the legacy RandomState;
+    # seeding it from `rng` keeps the scikit-learn random_state semantics.
+    poisson_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    counts = poisson_rng.poisson(rates).astype(np.int64, copy=False)
+    spiketrains = None
+    if return_spiketrains:
+        spiketrains = counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s)
+    return counts, spiketrains

@@ -10,8 +10,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
-from ..preprocessing import counts_to_spiketrains
-from ._rates import rates_with_mean
+from ._rates import poisson_spikes, rates_with_mean
 
 __all__ = ["make_reach_spikes"]
 
@@ -231,13 +230,7 @@ def make_reach_spikes(
     readout = _READOUT_GAIN * rng.standard_normal((n_neurons, latents.shape[-1]))
     offsets = _OFFSET_STD * rng.standard_normal(n_neurons)
     rates, bias = rates_with_mean(latents @ readout.T + offsets, mean_rate, _SOFTPLUS_BETA)
-    # As make_lorenz_spikes: numpy's Generator for the Poisson draws, seeded from `rng`.
-    poisson_rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-    counts = poisson_rng.poisson(rates).astype(np.int64, copy=False)
-
-    spiketrains = None
-    if return_spiketrains:
-        spiketrains = counts_to_spiketrains(counts, bin_size, t_start=0 * pq.s)
+    counts, spiketrains = poisson_spikes(rates, rng, bin_size, return_spiketrains)
 
     return Bunch(
         spiketrains=spiketrains,
