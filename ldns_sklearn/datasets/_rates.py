@@ -50,11 +50,12 @@ def rates_with_mean(drive, mean_rate, beta):
 
     The mean rate is convex and increasing in b, so Newton's method converges monotonically
     once an iterate lies to the right of the root. A subsample finds the root cheaply; one or
-    two full-data steps then make it exact (to 1e-9 relative) for this data set.
+    two full-data steps then make it exact (to 1e-9 relative).
     """
     # Start at the bias that gives mean_rate when the drive is zero (the inverse softplus,
-    # written so that it does not overflow); by Jensen's inequality (the drive has zero mean)
-    # it lies to the right of the root.
+    # written so that it does not overflow). For a zero-mean drive (Lorenz) it lies to the
+    # right of the root by Jensen's inequality; otherwise the first Newton step of this
+    # convex function lands to the right of it, and the iteration is monotone from there.
     scaled = beta * mean_rate
     bias = (scaled + np.log(-np.expm1(-scaled))) / beta
     flat = drive.reshape(-1)
