@@ -483,8 +483,8 @@ def test_condition_dropout_learns_the_unconditional_model_and_guidance_sharpens(
     assert 1.0 < unconditional.std() < 1.45  # sqrt(1.49) = 1.22, not the conditional 0.7
     conditional = trial_means(y=np.ones(300))
     assert abs(conditional.mean() - 1.0) < 0.3 and 0.5 < conditional.std() < 0.95
-    # Guidance pushes samples further towards the condition and narrows them (for
-    # Gaussians: the density p(z|y)^s p(z)^(1-s), mean 1.28 and std 0.46 at s=3).
+    # Guidance pushes samples further towards the condition and narrows them (its target,
+    # which it approximates, is p(z|y)^s p(z)^(1-s): mean 1.28 and std 0.46 at s=3).
     model.set_params(guidance_scale=3.0)
     guided = trial_means(y=np.ones(300))
     assert guided.mean() > conditional.mean() + 0.1
