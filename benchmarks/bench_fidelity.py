@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_fidelity.py                    # CPU budget, both data sets
     python benchmarks/bench_fidelity.py --data lorenz --samplers ddpm dpm-solver++-sde
     python benchmarks/bench_fidelity.py --full --device cuda   # the paper's sizes (GPU)
-    python benchmarks/bench_fidelity.py --diffusion prediction=epsilon schedule=linear
+    python benchmarks/bench_fidelity.py --diffusion prediction=epsilon noise_schedule=linear
     python benchmarks/bench_fidelity.py --samplers dpm-solver++-sde --draws 8 \
         --variants loss_weighting=high-noise learning_rate=0.004,batch_size=16
 

@@ -114,12 +114,13 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
         report["accuracy"][scale]["generated, unseen target"] = condition_decoding_accuracy(
             data.counts, data.target, for_targets[unseen], requested_targets[unseen],
             cv=config["cv"])["generated"]
-        report["r2"][scale] = behaviour_decoding_r2(
+        r2 = behaviour_decoding_r2(
             data.counts[seen], data.velocity[seen], for_velocity, data.velocity[test],
-            cv=config["cv"])
-        if scale == 1.0:
-            report["generated_for_targets"], report["generated_for_velocity"] = (
-                for_targets, for_velocity)
+            cv=config["cv"], return_decoded=True)
+        if scale == 1.0:  # for the figure
+            report["generated_for_targets"], report["decoded_velocity"] = (
+                for_targets, r2["decoded"])
+        report["r2"][scale] = {"real": r2["real"], "generated": r2["generated"]}
 
     # Without y, the same model samples the unconditional distribution: its statistics
     # against held-out reaches, as ratios to what real reaches reach against each other.
@@ -145,11 +146,11 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
         print(f"{scale:16.1f}{r2['real']:12.3f}{r2['generated']:12.3f}")
 
     if output is not None:
-        _save_figure(output, data, test, report, ae)
+        _save_figure(output, data, test, report)
     return report
 
 
-def _save_figure(output: Path, data, test, report, ae) -> None:
+def _save_figure(output: Path, data, test, report) -> None:
     try:
         import matplotlib
 
@@ -158,8 +159,6 @@ def _save_figure(output: Path, data, test, report, ae) -> None:
     except ImportError:
         print("(matplotlib is not installed: pip install ldns-sklearn[plot] for the figure)")
         return
-    from sklearn.linear_model import RidgeCV
-
     from ldns_sklearn.plotting import plot_raster
 
     figure, axes = plt.subplots(1, 4, figsize=(17, 4), layout="constrained")
@@ -167,15 +166,8 @@ def _save_figure(output: Path, data, test, report, ae) -> None:
     plot_raster(data.counts[test][index], ax=axes[0], title="real reach, unseen target")
     plot_raster(report["generated_for_targets"][index], ax=axes[1], color="C3",
                 title="generated for that target")
-    # Velocity read out (linearly, from smoothed spikes) of one generated trial.
-    from scipy.ndimage import gaussian_filter1d
-
-    def smoothed(counts):
-        return gaussian_filter1d(counts.astype(float), 3, axis=-2).reshape(-1, counts.shape[-1])
-
-    decoder = RidgeCV().fit(smoothed(data.counts[: len(data.counts) - len(test)]),
-                            data.velocity[: len(data.counts) - len(test)].reshape(-1, 2))
-    decoded = decoder.predict(smoothed(report["generated_for_velocity"][index]))
+    # The velocity the metric's decoder read from the trial generated for this velocity.
+    decoded = report["decoded_velocity"][index]
     for axis, component in zip(axes[2:], "xy", strict=True):
         column = "xy".index(component)
         axis.plot(data.velocity[test][index, :, column], color="k", label="requested")

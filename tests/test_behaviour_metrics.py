@@ -63,6 +63,21 @@ def test_ragged_trials_are_accepted(reaches):
     assert r2["real"] > 0.5 and r2["generated"] > 0.5
 
 
+def test_returned_decoded_behaviour_is_what_the_generated_r2_scores(reaches):
+    from sklearn.metrics import r2_score
+
+    lengths = [140, 100] * 10
+    generated = [c[:n] for c, n in zip(reaches.counts[120:140], lengths, strict=True)]
+    requested = [v[:n] for v, n in zip(reaches.velocity[120:140], lengths, strict=True)]
+    r2 = behaviour_decoding_r2(reaches.counts[:120], reaches.velocity[:120], generated,
+                               requested, return_decoded=True)
+    assert [d.shape for d in r2["decoded"]] == [(n, 2) for n in lengths]
+    assert r2["generated"] == pytest.approx(
+        r2_score(np.concatenate(requested), np.concatenate(r2["decoded"])))
+    assert "decoded" not in behaviour_decoding_r2(reaches.counts[:120], reaches.velocity[:120],
+                                                  generated, requested)
+
+
 def test_condition_accuracy_real_generated_and_chance(reaches):
     train, test = slice(0, 120), slice(120, 160)
     accuracy = condition_decoding_accuracy(reaches.counts[train], reaches.target[train],

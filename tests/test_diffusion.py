@@ -295,8 +295,11 @@ def test_high_noise_loss_weighting_trains_another_model_scored_on_the_same_scale
     weighted = tiny(prediction=prediction, max_epochs=3, loss_weighting="high-noise").fit(Z)
     assert not np.allclose(weighted.sample(3, random_state=0), uniform.sample(3, random_state=0))
     assert np.all(np.isfinite(weighted.sample(3, random_state=0)))
-    # score is the uniform denoising MSE for both: an untrained-like model scores near -1
-    assert -3 < weighted.score(Z) < 0 and -3 < uniform.score(Z) < 0
+    # score is the uniform denoising MSE whatever the training weighting: the parameter does
+    # not change the score of a fitted model
+    for model, other in ((weighted, "uniform"), (uniform, "high-noise")):
+        before = model.score(Z)
+        assert model.set_params(loss_weighting=other).score(Z) == before
 
 
 def test_bad_latents():
@@ -479,10 +482,11 @@ def test_condition_dropout_learns_the_unconditional_model_and_guidance_sharpens(
         return model.sample(random_state=1, **kwargs)[..., 0].mean(axis=1)
 
     unconditional = trial_means(n_samples=300)
-    assert abs(unconditional.mean()) < 0.3
+    # Bounds around the known answers, each far from the other distribution's value.
+    assert abs(unconditional.mean()) < 0.25
     assert 1.0 < unconditional.std() < 1.45  # sqrt(1.49) = 1.22, not the conditional 0.7
     conditional = trial_means(y=np.ones(300))
-    assert abs(conditional.mean() - 1.0) < 0.3 and 0.5 < conditional.std() < 0.95
+    assert abs(conditional.mean() - 1.0) < 0.25 and 0.5 < conditional.std() < 0.9
     # Guidance pushes samples further towards the condition and narrows them (its target,
     # which it approximates, is p(z|y)^s p(z)^(1-s): mean 1.28 and std 0.46 at s=3).
     model.set_params(guidance_scale=3.0)

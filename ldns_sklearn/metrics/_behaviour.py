@@ -67,6 +67,7 @@ def _behaviour_series(behaviour, counts, name):
         "lag": [Interval(Integral, 0, None, closed="left")],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "bin_size": COMMON_CONSTRAINTS["bin_size"],
+        "return_decoded": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -80,6 +81,7 @@ def behaviour_decoding_r2(
     lag=0,
     cv=5,
     bin_size=None,
+    return_decoded=False,
 ):
     """How well behaviour decoded from generated spikes matches the behaviour requested.
 
@@ -111,13 +113,18 @@ def behaviour_decoding_r2(
     bin_size : quantities.Quantity or None, default=None
         Only for Neo trials: the bin to count their spikes in; None reads the bin size
         generated trains record.
+    return_decoded : bool, default=False
+        Also return the behaviour decoded from each generated trial (e.g. to plot it
+        against the requested one).
 
     Returns
     -------
     r2 : dict
         ``"real"``: cross-validated R² on real trials; ``"generated"``: R² of the
         behaviour decoded from generated trials against the requested one. R² averages
-        over behaviour features (``sklearn.metrics.r2_score``).
+        over behaviour features (``sklearn.metrics.r2_score``). With ``return_decoded``,
+        ``"decoded"``: that behaviour, a list of ``(n_bins_i, n_features)`` arrays, one
+        per generated trial.
 
     Examples
     --------
@@ -156,10 +163,14 @@ def behaviour_decoding_r2(
     )
     decoder.fit(features, targets)
     decoded = decoder.predict(np.concatenate(_smoothed_rows(generated, smoothing_bins, lag)))
-    return {
+    result = {
         "real": float(r2_score(targets, held_out)),
         "generated": float(r2_score(np.concatenate(requested), decoded)),
     }
+    if return_decoded:
+        ends = np.cumsum(trial_lengths(generated))[:-1]
+        result["decoded"] = np.split(decoded.reshape(len(decoded), -1), ends)
+    return result
 
 
 def _window_rates(counts, n_windows):
