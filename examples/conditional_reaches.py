@@ -11,7 +11,9 @@ diffusion models on its latents:
    of the eight targets left out of training, so its trials are generated for a direction
    the model never saw;
 2. conditioned on the hand **velocity** (a time series per bin), generating trials for
-   the velocity traces of held-out reaches.
+   the velocity traces of held-out reaches. It is also trained with
+   ``inpaint_fraction=0.5``, so it can **in-paint**: given the first half of a held-out
+   reach's spikes (and its velocity), generate the second half.
 
 Both are trained with ``condition_dropout=0.1`` (classifier-free guidance), so the same
 model also samples unconditionally and ``guidance_scale`` can strengthen the condition.
@@ -20,14 +22,15 @@ recovers the requested target from generated ones
 (:func:`~ldns_sklearn.metrics.condition_decoding_accuracy`), and a ridge decoder fitted on
 real trials reads the requested velocity from generated ones
 (:func:`~ldns_sklearn.metrics.behaviour_decoding_r2`), each next to its cross-validated
-score on real trials, for several guidance scales::
+score on real trials, for several guidance scales. The in-painted halves are compared with
+the true rates of those reaches, next to trials generated without the recording::
 
     python examples/conditional_reaches.py            # about 8 minutes on 2 CPU cores
     python examples/conditional_reaches.py --smoke    # seconds; checks the script runs
 
-A figure (rasters of a real and a generated reach to the unseen target; decoded against
-requested velocity) is saved to ``examples/output/``. What it printed is in
-``docs/benchmarks.md``.
+A figure (rasters of a real and a generated reach to the unseen target and of an
+in-painted reach; decoded against requested velocity) is saved to ``examples/output/``.
+What it printed is in ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
-from ldns_sklearn import LatentDiffusion, S4Autoencoder
+from ldns_sklearn import LatentDiffusion, LDNSPipeline, S4Autoencoder
 from ldns_sklearn.datasets import make_reach_spikes
 from ldns_sklearn.metrics import (
     DISCREPANCIES,
@@ -91,8 +95,8 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
     latents = ae.transform(data.counts[seen])
     by_direction = LatentDiffusion(**config["dm"], random_state=random_state).fit(
         latents, _unit_vector(data.direction[seen]))
-    by_velocity = LatentDiffusion(**config["dm"], random_state=random_state).fit(
-        latents, data.velocity[seen])
+    by_velocity = LatentDiffusion(**config["dm"], inpaint_fraction=0.5,
+                                  random_state=random_state).fit(latents, data.velocity[seen])
     print(f"fitted the autoencoder and two diffusion models in "
           f"{time.perf_counter() - started:.0f} s")
 
@@ -134,6 +138,8 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
         f"{name.split('_rmse')[0].split('_kl')[0]} {ratio:.2f}x"
         for name, ratio in report["unconditional_ratios"].items()))
 
+    report["inpainting"] = _inpaint_second_halves(ae, by_velocity, data, test)
+
     print("\nreach target recovered by a classifier (chance "
           f"{report['accuracy'][1.0]['chance']:.2f}):")
     print(f"{'guidance_scale':>16s}{'real (CV)':>12s}{'generated':>12s}{'unseen target':>15s}")
@@ -145,9 +151,45 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
     for scale, r2 in report["r2"].items():
         print(f"{scale:16.1f}{r2['real']:12.3f}{r2['generated']:12.3f}")
 
+    print("\nsecond half of held-out reaches, RMSE of smoothed spikes against the true "
+          "rates (spikes/bin):")
+    for name, error in report["inpainting"]["rate_rmse"].items():
+        print(f"{name:>44s}{error:10.4f}")
+
     if output is not None:
         _save_figure(output, data, test, report)
     return report
+
+
+def _inpaint_second_halves(ae, by_velocity, data, test) -> dict:
+    """In-paint the second half of each held-out reach from its first half (and velocity).
+
+    Spikes are smoothed (Gaussian, 4 bins) and compared with the true rates over the
+    filled half: real spikes set the floor (their own noise), trials generated for the
+    same velocity without the recording show what the recording adds.
+    """
+    by_velocity.set_params(guidance_scale=1.0)
+    pipe = LDNSPipeline([("ae", ae), ("diffusion", by_velocity)])
+    n_bins = data.counts.shape[1]
+    first_half = np.arange(n_bins) < n_bins // 2
+    inpainted = pipe.inpaint(data.counts[test], observed_bins=first_half,
+                             y=data.velocity[test], random_state=5)
+    without_recording = pipe.sample(y=data.velocity[test], random_state=6)
+    truth = data.rates[test][:, ~first_half]
+
+    def rmse(counts):
+        smoothed = gaussian_filter1d(counts.astype(float), 4.0, axis=1)[:, ~first_half]
+        return float(np.sqrt(np.mean((smoothed - truth) ** 2)))
+
+    return {
+        "inpainted": inpainted,
+        "first_half": first_half,
+        "rate_rmse": {
+            "real spikes (floor)": rmse(data.counts[test]),
+            "in-painted from the first half and velocity": rmse(inpainted),
+            "generated for the velocity alone": rmse(without_recording),
+        },
+    }
 
 
 def _save_figure(output: Path, data, test, report) -> None:
@@ -161,14 +203,18 @@ def _save_figure(output: Path, data, test, report) -> None:
         return
     from ldns_sklearn.plotting import plot_raster
 
-    figure, axes = plt.subplots(1, 4, figsize=(17, 4), layout="constrained")
+    figure, axes = plt.subplots(1, 5, figsize=(21, 4), layout="constrained")
     index = int(np.flatnonzero(data.target[test] == UNSEEN_TARGET)[0])
     plot_raster(data.counts[test][index], ax=axes[0], title="real reach, unseen target")
     plot_raster(report["generated_for_targets"][index], ax=axes[1], color="C3",
                 title="generated for that target")
+    plot_raster(report["inpainting"]["inpainted"][index], ax=axes[2], color="C2",
+                title="its second half in-painted")
+    axes[2].axvline(np.flatnonzero(report["inpainting"]["first_half"])[-1] + 1, color="k",
+                    linestyle="--")
     # The velocity the metric's decoder read from the trial generated for this velocity.
     decoded = report["decoded_velocity"][index]
-    for axis, component in zip(axes[2:], "xy", strict=True):
+    for axis, component in zip(axes[3:], "xy", strict=True):
         column = "xy".index(component)
         axis.plot(data.velocity[test][index, :, column], color="k", label="requested")
         axis.plot(decoded[:, column], color="C3", label="decoded from generated spikes")

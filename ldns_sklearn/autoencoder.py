@@ -21,6 +21,7 @@ from ._estimator import (
     TorchTrainedMixin,
     restore_on_failure,
 )
+from ._masks import check_observed_bins, check_observed_neurons
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._validation import (
@@ -365,23 +366,69 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     # ------------------------------------------------------------------ transforms
 
-    def transform(self, X):
+    def transform(self, X, *, observed_bins=None, observed_neurons=None):
         """Encode spike counts into latents (deterministic: no dropout).
+
+        Parts of a recording that are missing can be left out (for in-painting, see
+        :meth:`LDNSPipeline.inpaint <ldns_sklearn.LDNSPipeline.inpaint>`): the missing
+        bins and neurons are hidden from the encoder as coordinated dropout hides entries
+        in training (set to zero, the recorded ones scaled by ``1 / (1 - mask_prob)``),
+        so the latents are inferred from the recorded entries alone. Needs a model
+        trained with ``mask_prob > 0``. Latents of missing bins are the encoder's guess
+        from their neighbours; :meth:`LatentDiffusion.inpaint
+        <ldns_sklearn.LatentDiffusion.inpaint>` draws them properly.
 
         Parameters
         ----------
         X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
             Spike counts with the neurons seen in ``fit``.
+        observed_bins : array-like of bool, optional
+            True where bins were recorded: ``(n_bins,)`` for every trial, ``(n_trials,
+            n_bins)``, or a list of 1-D masks for trials of different lengths.
+        observed_neurons : array-like of bool, optional
+            True for recorded neurons: ``(n_neurons,)`` or ``(n_trials, n_neurons)``.
 
         Returns
         -------
         Z : ndarray of shape (n_trials, n_bins, n_latents), or list of 2-D arrays
             Latents, in the form of ``X`` (a list for ragged input).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).poisson(1.0, size=(6, 10, 4))
+        >>> ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                    random_state=0).fit(X)
+        >>> ae.transform(X).shape
+        (6, 10, 2)
+        >>> Z = ae.transform(X, observed_bins=np.arange(10) < 7,
+        ...                  observed_neurons=[True, True, True, False])
+        >>> X[:, 7:] = X[..., 3] = 5                          # what is missing is ignored
+        >>> bool(np.array_equal(Z, ae.transform(X, observed_bins=np.arange(10) < 7,
+        ...                     observed_neurons=[True, True, True, False])))
+        True
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
         padded, lengths = self._padded(counts)
-        return unpad_trials(self._encode(padded, lengths), lengths, is_ragged(counts))
+        ragged = is_ragged(counts)
+        if observed_bins is not None or observed_neurons is not None:
+            if self.mask_prob == 0:
+                raise ValueError(
+                    "This S4Autoencoder was trained with mask_prob=0, so its encoder never "
+                    "saw hidden input and cannot encode a recording with missing bins or "
+                    "neurons; refit with mask_prob > 0 (e.g. the default 0.2)."
+                )
+            observed = np.ones(padded.shape, dtype=bool)
+            if observed_bins is not None:
+                observed &= check_observed_bins(observed_bins, trial_lengths(counts))[..., None]
+            if observed_neurons is not None:
+                observed &= check_observed_neurons(
+                    observed_neurons, len(padded), self.n_neurons_
+                )[:, None, :]
+            # Coordinated dropout's convention: hidden entries 0, the rest scaled up.
+            padded = np.where(observed, padded / (1.0 - self.mask_prob), 0.0)
+        return unpad_trials(self._encode(padded, lengths), lengths, ragged)
 
     def predict_rates(self, Z):
         """Decode latents into firing rates (expected spike counts per bin).
@@ -399,7 +446,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         padded, lengths = self._padded(latents)
         return unpad_trials(self._decode(padded, lengths), lengths, is_ragged(latents))
 
-    def inverse_transform(self, Z, random_state=None):
+    def inverse_transform(self, Z, random_state=None, *, counts=None, observed=None):
         """Draw spike counts for latents through the observation model.
 
         Parameters
@@ -408,13 +455,22 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             Latents.
         random_state : int, RandomState instance or None, default=None
             Seed of the spike draws.
+        counts, observed : trials of shape (n_trials, n_bins, n_neurons), optional
+            Recorded counts and a boolean mask of the entries to keep (in-painting): the
+            result holds ``counts`` there and draws elsewhere (an autoregressive
+            observation model hears the kept spikes in its spike history).
 
         Returns
         -------
         counts : ndarray of int64 of shape (n_trials, n_bins, n_neurons), or list
         """
         rates = self.predict_rates(Z)
-        return self.observation_.sample(rates, random_state=random_state)
+        if counts is None and observed is None:
+            # Only in-painting needs the keywords: a user's observation model may lack them.
+            return self.observation_.sample(rates, random_state=random_state)
+        return self.observation_.sample(
+            rates, random_state=random_state, counts=counts, observed=observed
+        )
 
     def score(self, X, y=None):
         """Held-out Poisson log-likelihood of ``X`` in bits per spike over constant rates.

@@ -23,14 +23,17 @@ from ._estimator import (
     restore_on_failure,
     shows_progress,
 )
+from ._masks import fill_missing
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
     check_condition,
     check_count,
     check_trials,
+    is_ragged,
     n_conditions,
     pad_trials,
     trial_lengths,
+    unpad_trials,
     valid_bins,
 )
 
@@ -145,6 +148,14 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         predictions (two denoiser evaluations per step). 1 is the plain conditional model;
         larger values follow the condition more closely at the cost of diversity; 0 is
         unconditional. Only conditional sampling uses it.
+    inpaint_fraction : float, default=0.0
+        Fraction of trials of each training batch shown the clean latents of part of
+        their bins (a prefix, a suffix, all but one stretch, or scattered bins), so the
+        network learns to fill in missing bins given recorded ones: :meth:`inpaint`
+        needs a model fitted with ``inpaint_fraction > 0``. The other trials train the
+        unconditional model as before, so the one network does both; 0.5 is a good
+        start (``docs/model.md`` says why this method and not RePaint or reconstruction
+        guidance, and what it costs).
     ema_decay : float or None, default=0.995
         Decay of the exponential moving average of the weights, which is what sampling and
         scoring use. None: use the final weights. Short runs need a smaller decay (the
@@ -259,6 +270,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         "eta": [Interval(Real, 0, None, closed="left")],
         "condition_dropout": [Interval(Real, 0, 1, closed="left")],
         "guidance_scale": [Interval(Real, 0, None, closed="left")],
+        "inpaint_fraction": [Interval(Real, 0, 1, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "sample_batch_size": [Interval(Integral, 1, None, closed="left")],
         **TRAINING_CONSTRAINTS,
@@ -284,6 +296,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         eta=0.0,
         condition_dropout=0.0,
         guidance_scale=1.0,
+        inpaint_fraction=0.0,
         ema_decay=0.995,
         max_epochs=200,
         batch_size=32,
@@ -312,6 +325,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         self.eta = eta
         self.condition_dropout = condition_dropout
         self.guidance_scale = guidance_scale
+        self.inpaint_fraction = inpaint_fraction
         self.ema_decay = ema_decay
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -446,6 +460,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                 self.n_condition_features_ if self.condition_kind_ == "series" else 0
             ),
             null_condition=self.condition_dropout > 0,
+            inpainting=self.inpaint_fraction > 0,
         )
         model = self._initial_model(spec, init_seed)
         run = fingerprint(self, (z, mask, trial, series), model.export()["weights"], train_seed)
@@ -459,6 +474,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             seed=train_seed,
             condition_dropout=self.condition_dropout,
             loss_weighting=self.loss_weighting,
+            inpaint_fraction=self.inpaint_fraction,
             checkpointing=checkpointing(self, run),
         )
         self.model_ = model
@@ -587,12 +603,6 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                 )
             n_samples = check_count(n_samples, "the number of conditions in y")
         kind, values = self._check_y(y, n_samples, None, "the samples", unconditional_ok=True)
-        if kind is not None and self.guidance_scale != 1 and not self.model_.spec.null_condition:
-            raise ValueError(
-                f"guidance_scale={self.guidance_scale} needs the unconditional model as well, "
-                "but this LatentDiffusion was fitted with condition_dropout=0; refit with "
-                "condition_dropout > 0 (e.g. 0.1) or set guidance_scale=1."
-            )
         if kind == "series":
             # A time-series condition sets the length of each trial.
             series_lengths = trial_lengths(values)
@@ -604,6 +614,89 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             lengths = series_lengths
         else:
             lengths = self._sample_lengths(n_samples, n_bins, rng)
+        z = self._draw(lengths, kind, values, rng)
+        if np.all(lengths == lengths[0]):
+            return z
+        return [trial[:length] for trial, length in zip(z, lengths, strict=True)]
+
+    def inpaint(self, Z, observed_bins, y=None, random_state=None):
+        """Fill in the missing bins of latent trajectories, given the recorded ones.
+
+        Draws the latents of the bins ``observed_bins`` marks missing from the model's
+        distribution of trials *given* the observed bins (and ``y``, for a conditional
+        model): forecasting a trial's continuation from its beginning, filling a dropped
+        stretch, or reconstructing what led up to a recorded end. Needs a model fitted
+        with ``inpaint_fraction > 0``, which learned exactly that (``docs/model.md``).
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_trials, n_bins, ``n_latents_``) or list of 2-D arrays
+            Latents, e.g. from :meth:`S4Autoencoder.transform
+            <ldns_sklearn.S4Autoencoder.transform>`. Values in missing bins are ignored
+            and may be NaN.
+        observed_bins : array-like of bool
+            True where ``Z`` was recorded: ``(n_bins,)`` for every trial, ``(n_trials,
+            n_bins)``, or a list of 1-D masks for trials of different lengths. Each trial
+            needs at least one observed bin.
+        y : array-like, optional
+            Conditions of the trials, as for :meth:`sample`; required for a conditional
+            model unless it was fitted with ``condition_dropout > 0``.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise; with an int, in-painting is reproducible on the CPU.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_trials, n_bins, ``n_latents_``) or list of ndarray
+            ``Z`` with its missing bins drawn; the observed bins are exactly those of
+            ``Z``. In the form of ``Z``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> Z = np.cumsum(rng.normal(size=(16, 12, 2)), axis=1)
+        >>> model = LatentDiffusion(hidden_channels=8, n_blocks=1, max_epochs=2,
+        ...                         n_sampling_steps=5, inpaint_fraction=0.5,
+        ...                         random_state=0).fit(Z)
+        >>> first_half = np.arange(12) < 6                  # forecast the second half
+        >>> filled = model.inpaint(Z[:3], first_half, random_state=0)
+        >>> filled.shape, bool(np.array_equal(filled[:, :6], Z[:3, :6]))
+        ((3, 12, 2), True)
+        """
+        check_is_fitted(self)
+        self._validate_params()
+        self._check_sampling_steps()
+        if not self.model_.spec.inpainting:
+            raise ValueError(
+                "This LatentDiffusion was fitted with inpaint_fraction=0, so it never "
+                "learned to fill in missing bins; refit with inpaint_fraction > 0 (e.g. "
+                "0.5) to in-paint."
+            )
+        filled, observed = fill_missing(Z, observed_bins, name="Z")
+        given = check_trials(filled, name="Z", n_channels=self.n_latents_)
+        lengths = trial_lengths(given)
+        kind, values = self._check_y(y, len(lengths), lengths, "Z", unconditional_ok=True)
+        z_observed, _ = self._standardised_latents(given)
+        z = self._draw(
+            lengths,
+            kind,
+            values,
+            check_random_state(random_state),
+            observed=observed.astype(np.float64),
+            observed_latents=z_observed,
+        )
+        # The recorded bins exactly as given (not through standardising and clipping).
+        z = np.where(observed[..., None], pad_trials(given)[0], z)
+        return unpad_trials(z, lengths, is_ragged(given))
+
+    def _draw(self, lengths, kind, values, rng, **observations):
+        """Latents ``(n, max(lengths), n_latents_)`` from the sampler, in data units."""
+        if kind is not None and self.guidance_scale != 1 and not self.model_.spec.null_condition:
+            raise ValueError(
+                f"guidance_scale={self.guidance_scale} needs the unconditional model as well, "
+                "but this LatentDiffusion was fitted with condition_dropout=0; refit with "
+                "condition_dropout > 0 (e.g. 0.1) or set guidance_scale=1."
+            )
         trial, series = self._scaled_conditions(kind, values)
         z = self.model_.sample(
             lengths,
@@ -618,16 +711,14 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             seed=torch_seed(rng),
             guidance_scale=self.guidance_scale,
             progress=shows_progress(self),
+            **observations,
         )
         if not np.all(np.isfinite(z)):
             raise FloatingPointError(
                 "The sampled latents are not finite: the denoiser is broken (e.g. a model "
                 "file with tampered weights). Refit it."
             )
-        z = z * self.latent_scale_ + self.latent_mean_
-        if np.all(lengths == lengths[0]):
-            return z
-        return [trial[:length] for trial, length in zip(z, lengths, strict=True)]
+        return z * self.latent_scale_ + self.latent_mean_
 
     # ----------------------------------------------------------------------- scoring
 

@@ -87,6 +87,37 @@ def _check_same_shape(counts, rates) -> None:
         )
 
 
+def _recorded(counts, observed, rates, n_neurons: int):
+    """Padded ``(counts, observed)`` that a draw keeps (both None: draw everything).
+
+    ``observed`` is boolean, of the form of ``counts``: True on the entries to keep.
+    """
+    if (counts is None) != (observed is None):
+        raise ValueError(
+            "counts and observed go together: counts are kept where observed is True; give "
+            "both or neither."
+        )
+    if counts is None:
+        return None, None
+    counts = check_trials(
+        counts, name="counts", counts=True, n_channels=n_neurons, dtype=np.int64
+    )
+    _check_same_shape(counts, rates)
+    ragged = is_ragged(counts)
+    masks = [np.asarray(piece) for piece in observed] if ragged else np.asarray(observed)
+    if ragged and len(masks) != len(counts):
+        raise ValueError(f"observed holds {len(masks)} trials but counts hold {len(counts)}.")
+    for mask, trial in zip(masks, counts, strict=True) if ragged else [(masks, counts)]:
+        if mask.dtype != bool:
+            raise ValueError("observed must be boolean: True on the entries of counts to keep.")
+        if mask.shape != trial.shape:
+            raise ValueError(
+                f"observed has shape {mask.shape} where counts have {trial.shape}; it needs "
+                "one entry per count."
+            )
+    return pad_trials(counts)[0], pad_trials(masks, fill_value=False)[0]
+
+
 def poisson_log_likelihood(counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
     """Elementwise ``log P(counts | rates)`` for Poisson counts (``0 log 0 = 0``).
 
@@ -145,7 +176,7 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         self.n_neurons_ = counts.shape[-1] if not is_ragged(counts) else counts[0].shape[1]
         return self
 
-    def sample(self, rates, random_state=None):
+    def sample(self, rates, random_state=None, *, counts=None, observed=None):
         """Draw spike counts with the given rates.
 
         Parameters
@@ -154,17 +185,33 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Firing rates per bin.
         random_state : int, RandomState instance or None
             Seed of the draws.
+        counts, observed : trials of the form of ``rates``, optional
+            Recorded counts and a boolean mask of the entries to keep (in-painting):
+            there the result is ``counts``, elsewhere a draw.
 
         Returns
         -------
         counts : ndarray of int64, same form as ``rates``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rates, recorded = np.full((1, 4, 2), 3.0), np.zeros((1, 4, 2), dtype=int)
+        >>> obs = PoissonObservation().fit(recorded, rates)
+        >>> keep = np.zeros((1, 4, 2), dtype=bool)
+        >>> keep[0, :, 0] = True                                 # neuron 0 was recorded
+        >>> obs.sample(rates, 0, counts=recorded, observed=keep)[0, :, 0]
+        array([0, 0, 0, 0])
         """
         check_is_fitted(self)
         rates = check_rates(rates, n_channels=self.n_neurons_)
+        kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
         rng = check_random_state(random_state)
         padded, lengths = pad_trials(rates)
-        counts = rng.poisson(padded).astype(np.int64)
-        return unpad_trials(counts, lengths, is_ragged(rates))
+        drawn = rng.poisson(padded).astype(np.int64)
+        if kept is not None:
+            drawn = np.where(observed, kept, drawn)
+        return unpad_trials(drawn, lengths, is_ragged(rates))
 
     def score(self, counts, rates):
         """Mean Poisson log-likelihood per bin and neuron (nats).
@@ -332,7 +379,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         )
         return self
 
-    def sample(self, rates, random_state=None):
+    def sample(self, rates, random_state=None, *, counts=None, observed=None):
         """Draw counts bin by bin, feeding each neuron's drawn spikes back into its filter.
 
         Parameters
@@ -341,6 +388,10 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Firing rates per bin.
         random_state : int, RandomState instance or None
             Seed of the draws.
+        counts, observed : trials of the form of ``rates``, optional
+            Recorded counts and a boolean mask of the entries to keep (in-painting):
+            there the result is ``counts``, and the kept spikes drive the history filter
+            of the bins drawn after them, as recorded spikes would.
 
         Returns
         -------
@@ -348,6 +399,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         """
         check_is_fitted(self)
         rates = check_rates(rates, n_channels=self.n_neurons_, positive=True)
+        kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
         rng = check_random_state(random_state)
         r, lengths = pad_trials(rates)
         n_trials, n_bins, n_neurons = r.shape
@@ -358,7 +410,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         # over (slots s and s + history) so that the window of bins t-H..t-1 is always the
         # contiguous slice [t % H, t % H + H): one batched matrix product per bin.
         recent = np.zeros((n_neurons, n_trials, 2 * history))
-        counts = np.zeros(r.shape, dtype=np.int64)
+        drawn_counts = np.zeros(r.shape, dtype=np.int64)
         # NumPy's legacy Poisson draws, in this order, keep seeded samples of saved models
         # what they were when the models were written.
         for t in range(n_bins):
@@ -367,11 +419,13 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             history_drive = np.matmul(window, oldest_first)[..., 0].T
             base = self.rate_gain_ * _inverse_softplus(r[:, t]) + self.bias_
             drawn = np.minimum(rng.poisson(_softplus(base + history_drive)), self.max_count_)
-            counts[:, t] = drawn
+            if kept is not None:
+                drawn = np.where(observed[:, t], kept[:, t], drawn)
+            drawn_counts[:, t] = drawn
             recent[:, :, slot] = recent[:, :, slot + history] = drawn.T
         valid = valid_bins(lengths, r.shape[1])[..., None]
-        counts *= valid  # bins past a trial's end are dropped below anyway
-        return unpad_trials(counts, lengths, is_ragged(rates))
+        drawn_counts *= valid  # bins past a trial's end are dropped below anyway
+        return unpad_trials(drawn_counts, lengths, is_ragged(rates))
 
     def score(self, counts, rates):
         """Mean log-likelihood per bin and neuron (nats), given the observed spike history.

@@ -28,17 +28,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SavableMixin, TrialInputMixin
+from ._inpaint_neo import keep_recorded_spikes
 from ._neo import check_time_quantity, is_neo_trials, neo_trials, read_spiketrains
 from ._sklearn_compat import StrOptions
-from ._spike_times import SPIKE_PLACEMENTS, even_spike_positions, random_spike_positions
+from ._spike_times import (
+    BIN_TOLERANCE,
+    SPIKE_PLACEMENTS,
+    even_spike_positions,
+    random_spike_positions,
+    spike_bins,
+)
 from ._validation import check_trials
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
 
-# Elephant's default BinnedSpikeTrain tolerance, in bins: positions closer than this below
-# an integer are round-off of a spike on a bin edge; durations are whole numbers of bins
-# within it; trains of one trial share t_start/t_stop within it.
-_TOLERANCE = 1e-8
 
 # Annotations every generated train carries; user annotations may not reuse the keys.
 _GENERATED = {"generated": True, "generator": "ldns_sklearn"}
@@ -71,7 +74,7 @@ def _bin_table(table, bin_size, name):
     # Times stored in float32 carry a relative error of float32's epsilon: a t_stop of 0.1 s
     # is 0.10000000149 s, 3e-7 bins of 5 ms off. Allow that error, in bins, as Elephant does.
     tolerance = np.maximum(
-        _TOLERANCE, 2 * np.finfo(table.dtype).eps * (np.abs(start) + np.abs(stop)) / first_width
+        BIN_TOLERANCE, 2 * np.finfo(table.dtype).eps * (np.abs(start) + np.abs(stop)) / first_width
     )
     bad = np.flatnonzero(np.abs(exact - n_bins) > tolerance)
     if bad.size:
@@ -113,18 +116,13 @@ def _bin_table(table, bin_size, name):
     n_dropped, first_dropped = 0, None
     for trials, times, train in table.trial_chunks():
         dtype = times.dtype.type  # float32 trains are binned in float32, as in Elephant
-        position = (times - origin[train].astype(dtype, copy=False)) * reciprocal[train].astype(
-            dtype, copy=False
-        )
-        whole = np.floor(position)
-        # Elephant's round_binning_errors: a position whose fraction (`% 1`, which equals
-        # `position - floor(position)` bit for bit and costs ten times more) is within the
-        # tolerance of 1 is a spike on the next edge that round-off moved left.
-        on_edge = position - whole >= dtype(1 - _TOLERANCE)
-        index = whole.astype(np.int64) + on_edge
         # Trains of one trial may disagree on t_start by up to the tolerance, which can put
-        # a spike a hair before its trial's origin: it belongs to bin 0.
-        np.maximum(index, 0, out=index)
+        # a spike a hair before its trial's origin: spike_bins puts it in bin 0.
+        index = spike_bins(
+            times,
+            origin[train].astype(dtype, copy=False),
+            reciprocal[train].astype(dtype, copy=False),
+        )
         keep = index < n_bins_of_train[train]
         if not keep.all():
             n_dropped += int(keep.size - np.count_nonzero(keep))
@@ -187,7 +185,7 @@ def _bin(X, bin_size, *, n_neurons=None, learn=False, name="X"):
         first = table.unit_codes[:, 0]
         starts = table.t_start[:, 0] * table.conversion()[first, table.unit_codes[0, 0]]
         width = bin_size.rescale(binned.units).item()
-        shared = np.all(np.abs(starts - starts[0]) <= _TOLERANCE * width)
+        shared = np.all(np.abs(starts - starts[0]) <= BIN_TOLERANCE * width)
         binned.t_start = pq.Quantity(starts[0] if shared else 0.0, binned.units.dimensionality)
     return binned
 
@@ -642,7 +640,7 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         check_is_fitted(self)
         return _bin(X, self.bin_size_, n_neurons=self.n_neurons_).counts
 
-    def inverse_transform(self, X, random_state=None):
+    def inverse_transform(self, X, random_state=None, *, recorded=None, observed=None):
         """Turn counts into trials of spike trains, in the form ``fit`` saw.
 
         The ``k`` spikes of a bin are placed as ``spike_placement`` says: evenly, at
@@ -659,6 +657,14 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             bins may differ from the training trials.
         random_state : int, RandomState instance or None, default=None
             Seed of ``spike_placement="random"`` (unused for ``"even"``).
+        recorded, observed : optional
+            In-painting (:meth:`LDNSPipeline.inpaint <ldns_sklearn.LDNSPipeline.inpaint>`):
+            the recorded trials ``X`` was in-painted from, in the form ``fit`` saw, and a
+            boolean ``(n_trials, n_bins, n_neurons)`` mask of their observed entries.
+            There the recorded spike times are kept exactly, on each trial's own time
+            grid, with each train's units, t_start, t_stop, name and annotations (plus
+            ``inpainted=True``); the counts of ``X`` give spikes only where ``observed``
+            is False. Waveforms and per-spike array annotations are not carried over.
 
         Returns
         -------
@@ -680,8 +686,14 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         """
         check_is_fitted(self)
         counts = check_trials(X, name="X", counts=True, n_channels=self.n_neurons_, dtype=np.int64)
+        if (recorded is None) != (observed is None):
+            raise ValueError("recorded and observed go together; give both or neither.")
         if self.input_type_ == "counts":
             return counts
+        if recorded is not None:
+            return keep_recorded_spikes(
+                recorded, counts, observed, self.bin_size_, self.spike_placement, random_state
+            )
         trials = _trials_from_counts(
             counts,
             self.bin_size_.rescale(self.units_).item(),

@@ -10,7 +10,9 @@ and training starts from a shallow network. A 1×1 convolution maps back to the 
 channels; the output is the predicted noise.
 
 Conditions: a per-trial vector is embedded and added to the time-step embedding; a per-bin
-time series is concatenated to the noisy latent as extra input channels.
+time series is concatenated to the noisy latent as extra input channels. An in-painting
+network also takes the observed part of the clean latents (zero elsewhere) and a 0/1
+channel marking the observed bins, so that it predicts the missing bins given the rest.
 
 One deliberate difference: the paper normalises each channel over *time* (instance norm);
 here each bin is normalised over the *channels* (layer norm, as in DiT's adaLN). Instance
@@ -140,6 +142,10 @@ class Denoiser(nn.Module):
         whether the condition is given. A dropped trial condition adds no embedding; a
         dropped series is zeroed and an extra input channel carries the flag, so that a
         series of zeros (e.g. a hand at rest) is not mistaken for "no condition".
+    inpainting : bool
+        Whether the network takes observed clean latents (``observed_latents``, valid where
+        ``observed`` is 1) as ``n_latents + 1`` more input channels: the observed values and
+        the 0/1 mask, so a latent of zero is not mistaken for "missing".
 
     Examples
     --------
@@ -159,6 +165,7 @@ class Denoiser(nn.Module):
         n_series_features: int = 0,
         state_size: int = 64,
         null_condition: bool = False,
+        inpainting: bool = False,
     ):
         super().__init__()
         # The paper embeds time in C // 4 dimensions to keep the parameter count low; a
@@ -168,9 +175,13 @@ class Denoiser(nn.Module):
         self.n_series_features = n_series_features
         self.n_trial_features = n_trial_features
         self.null_condition = null_condition
+        self.inpainting = inpainting
         # The presence flag of a series condition is one more input channel.
         flag_channels = int(null_condition and n_series_features > 0)
-        self.conv_in = nn.Conv1d(n_latents + n_series_features + flag_channels, hidden_channels, 1)
+        observed_channels = (n_latents + 1) if inpainting else 0
+        self.conv_in = nn.Conv1d(
+            n_latents + n_series_features + flag_channels + observed_channels, hidden_channels, 1
+        )
         self.time_embedding = nn.Sequential(
             nn.Linear(self.frequency_dim, embedding_dim),
             nn.SiLU(),
@@ -196,13 +207,22 @@ class Denoiser(nn.Module):
         trial_condition: torch.Tensor | None = None,
         series_condition: torch.Tensor | None = None,
         condition_present: torch.Tensor | None = None,
+        observed: torch.Tensor | None = None,
+        observed_latents: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predicted noise for noisy latents ``z`` at integer time steps ``t``.
 
         ``mask`` ``(batch, 1, length)`` marks valid bins (None: all are valid).
         ``condition_present`` ``(batch,)`` of 0/1, only for a ``null_condition`` network
-        (None: every condition is given).
+        (None: every condition is given). ``observed`` ``(batch, 1, length)`` of 0/1 and
+        ``observed_latents`` (like ``z``), only for an ``inpainting`` network: the clean
+        latents of the observed bins (None: nothing is observed).
         """
+        inputs = [z]
+        if self.inpainting:
+            if observed is None:
+                observed, observed_latents = torch.zeros_like(z[:, :1]), torch.zeros_like(z)
+            inputs += [observed_latents * observed, observed]
         present = None
         if self.null_condition:
             present = (
@@ -212,17 +232,17 @@ class Denoiser(nn.Module):
             )
         if self.n_series_features:
             if present is None:
-                z = torch.cat([z, series_condition], dim=1)
+                inputs.append(series_condition)
             else:
                 flag = present[:, None, None].expand(-1, 1, z.shape[2])
-                z = torch.cat([z, series_condition * flag, flag], dim=1)
+                inputs += [series_condition * flag, flag]
         embedding = self.time_embedding(timestep_embedding(t, self.frequency_dim))
         if self.condition_embedding is not None:
             condition = self.condition_embedding(trial_condition)
             if present is not None:
                 condition = condition * present[:, None]
             embedding = embedding + condition
-        h = _masked(self.conv_in(z), mask)
+        h = _masked(self.conv_in(torch.cat(inputs, dim=1)), mask)
         for block in self.blocks:
             h = block(h, embedding, mask)
         return _masked(self.conv_out(h), mask)

@@ -20,6 +20,7 @@ import torch
 
 from .denoiser import Denoiser
 from .device import autocast, make_generator, resolve_device, seeded
+from .inpainting import training_observations
 from .samplers import sample
 from .schedule import NoiseSchedule, denoising_loss
 from .training import Checkpointing, TrainingConfig, TrainingResult, evaluate, train
@@ -47,6 +48,8 @@ class DenoiserSpec:
     prediction: str = "epsilon"
     # Trained with condition dropout, so it also models the data without its condition.
     null_condition: bool = False
+    # Trained with some bins observed, so it can fill in the rest (``inpaint``).
+    inpainting: bool = False
 
 
 def _to_channels_first(array: np.ndarray) -> torch.Tensor:
@@ -72,6 +75,7 @@ class LatentDiffusionModel:
                 n_series_features=spec.n_series_features,
                 state_size=spec.state_size,
                 null_condition=spec.null_condition,
+                inpainting=spec.inpainting,
             )
         self.network.eval()
 
@@ -98,6 +102,7 @@ class LatentDiffusionModel:
         t_fixed: int | None = None,
         condition_dropout: float = 0.0,
         weighting: str = "uniform",
+        inpaint_fraction: float = 0.0,
     ):
         def loss_fn(model, batch, generator, training):
             z0, mask = batch[0], batch[1]
@@ -113,6 +118,13 @@ class LatentDiffusionModel:
                 # its condition, so the one network also learns the unconditional model.
                 dropped = torch.rand(z0.shape[0], generator=generator) < condition_dropout
                 conditions["condition_present"] = (~dropped).float().to(z0.device)
+            loss_mask = None
+            if training and inpaint_fraction > 0:
+                observed = training_observations(batch[1], inpaint_fraction, generator)
+                observed = observed.to(z0.device)
+                conditions.update(observed=observed, observed_latents=z0)
+                # Observed bins are given, not learned: the loss is on the missing ones.
+                loss_mask = batch[1] * (1 - observed)
             return denoising_loss(
                 model,
                 self.schedule,
@@ -122,6 +134,7 @@ class LatentDiffusionModel:
                 prediction=self.spec.prediction,
                 weighting=weighting,
                 t=t,
+                loss_mask=loss_mask,
                 **conditions,
             )
 
@@ -140,20 +153,27 @@ class LatentDiffusionModel:
         seed: int,
         condition_dropout: float = 0.0,
         loss_weighting: str = "uniform",
+        inpaint_fraction: float = 0.0,
         checkpointing: Checkpointing | None = None,
     ) -> TrainingResult:
         """Train on standardised latents; afterwards the network holds the EMA weights.
 
         ``condition_dropout`` (only for a ``null_condition`` spec) is the fraction of
-        trials of each batch trained without their condition; ``loss_weighting`` weighs
-        the error of each noise level (:meth:`NoiseSchedule.loss_weight`). Validation
-        losses (early stopping) use the same weighting; :meth:`score` does not.
+        trials of each batch trained without their condition; ``inpaint_fraction`` (only
+        for an ``inpainting`` spec) the fraction trained with part of their bins observed
+        (:func:`~.inpainting.training_observations`); ``loss_weighting`` weighs the error
+        of each noise level (:meth:`NoiseSchedule.loss_weight`). Validation losses (early
+        stopping) use the same weighting, without observations; :meth:`score` the uniform one.
         """
         resolved = resolve_device(device)
         tensors = self._tensors(z, mask, trial_condition, series_condition)
         result = train(
             self.network,
-            self._loss_fn(condition_dropout=condition_dropout, weighting=loss_weighting),
+            self._loss_fn(
+                condition_dropout=condition_dropout,
+                weighting=loss_weighting,
+                inpaint_fraction=inpaint_fraction,
+            ),
             tensors,
             config,
             device=resolved,
@@ -202,6 +222,8 @@ class LatentDiffusionModel:
         device: str,
         seed: int,
         guidance_scale: float = 1.0,
+        observed: np.ndarray | None = None,
+        observed_latents: np.ndarray | None = None,
         progress: bool = False,
     ) -> np.ndarray:
         """Latents ``(len(lengths), max(lengths), n_latents)``, zero past each length.
@@ -213,6 +235,11 @@ class LatentDiffusionModel:
         For a ``null_condition`` network, conditions of None (on a conditional spec) draw
         unconditional samples, and ``guidance_scale`` ``s`` mixes the conditional and the
         unconditional output as ``uncond + s (cond - uncond)`` (1: plain conditional).
+
+        In-painting (an ``inpainting`` spec): ``observed`` ``(n, max(lengths))`` of 0/1
+        marks the bins whose standardised latents ``observed_latents`` (like the output)
+        are known. The network sees them, and every step's clean-latent estimate takes
+        their values there, so they come back exactly and the rest is drawn given them.
         """
         resolved = resolve_device(device)
         bounds = None
@@ -231,11 +258,16 @@ class LatentDiffusionModel:
             if batch_lengths.min() < length:
                 mask_np = np.arange(length)[None, :] < batch_lengths[:, None]
                 mask = _mask_tensor(mask_np).to(resolved)
-            model = self._guided_network(
-                self._batch_conditions(trial_condition, series_condition, index, length, resolved),
-                mask,
-                guidance_scale,
+            conditions = self._batch_conditions(
+                trial_condition, series_condition, index, length, resolved
             )
+            known = None
+            if observed is not None:
+                where = _mask_tensor(observed[index, :length]).to(resolved)
+                values = _to_channels_first(observed_latents[index, :length]).to(resolved)
+                conditions.update(observed=where, observed_latents=values)
+                known = (values, where)
+            model = self._guided_network(conditions, mask, guidance_scale)
 
             with torch.no_grad(), autocast(resolved):
                 z = sample(
@@ -250,6 +282,7 @@ class LatentDiffusionModel:
                     prediction=self.spec.prediction,
                     clip_range=bounds,
                     mask=mask,
+                    known=known,
                     progress=progress,
                 )
             out[index, :length] = np.swapaxes(z.float().cpu().numpy(), 1, 2)

@@ -29,6 +29,8 @@ parameterisation (``prediction``), which the schedule turns into the pair ``(z_0
 (``clip_sample`` of diffusers), so samples stay inside the range the model was trained on.
 Random draws come from a CPU ``generator`` so a seed gives the same samples on any device.
 An optional ``mask`` ``(batch, 1, length)`` keeps padded bins of shorter trials at zero.
+An optional ``known`` pair ``(values, where)`` (in-painting) sets the clean-data prediction
+to ``values`` wherever ``where`` is 1, at every step, so the known bins come back exactly.
 """
 
 from __future__ import annotations
@@ -115,22 +117,28 @@ def make_denoiser(
     schedule: NoiseSchedule,
     prediction: str = "epsilon",
     clip_range: tuple[torch.Tensor, torch.Tensor] | None = None,
+    known: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> DenoiseFn:
-    """``denoise(z, t) -> (z_0, eps)`` from a network's output, ``z_0`` clipped to range.
+    """``denoise(z, t) -> (z_0, eps)`` from a network's output, ``z_0`` clipped to range
+    and set to the ``known`` values where they are known.
 
-    After clipping, ``eps`` is recomputed from the clipped ``z_0`` so the pair stays
-    consistent with ``z_t = alpha_t z_0 + sigma_t eps``.
+    After either, ``eps`` is recomputed from ``z_0`` so the pair stays consistent with
+    ``z_t = alpha_t z_0 + sigma_t eps``.
     """
 
     def denoise(z: torch.Tensor, t: int):
         t_batch = torch.full((z.shape[0],), t, dtype=torch.long, device=z.device)
         x0, eps = schedule.split(model_fn(z, t_batch).float(), z, t_batch, prediction)
+        if clip_range is None and known is None:
+            return x0, eps
         if clip_range is not None:
             low, high = (bound.to(z.device)[None, :, None] for bound in clip_range)
             x0 = torch.maximum(torch.minimum(x0, high), low)
-            alpha, sigma = schedule.alpha_sigma(t_batch, z)
-            eps = (z - alpha * x0) / sigma
-        return x0, eps
+        if known is not None:
+            values, where = known
+            x0 = torch.where(where.bool(), values, x0)
+        alpha, sigma = schedule.alpha_sigma(t_batch, z)
+        return x0, (z - alpha * x0) / sigma
 
     return denoise
 
@@ -252,6 +260,7 @@ def sample(
     prediction: str = "epsilon",
     clip_range: tuple[torch.Tensor, torch.Tensor] | None = None,
     mask: torch.Tensor | None = None,
+    known: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
     """Draw latents of ``shape`` ``(batch, channels, length)`` with the chosen sampler.
@@ -277,7 +286,7 @@ def sample(
     if mask is not None:
         mask = mask.to(device)
         z = z * mask
-    denoise = make_denoiser(model_fn, schedule, prediction, clip_range)
+    denoise = make_denoiser(model_fn, schedule, prediction, clip_range, known)
     return SAMPLERS[sampler](
         denoise, schedule, z, generator, n_steps, eta=eta, mask=mask, progress=progress
     )

@@ -182,6 +182,7 @@ def denoising_loss(
     weighting: str = "uniform",
     t: torch.Tensor | None = None,
     noise: torch.Tensor | None = None,
+    loss_mask: torch.Tensor | None = None,
     **conditions,
 ) -> torch.Tensor:
     """Mean squared error of the network's prediction over the valid bins.
@@ -191,7 +192,9 @@ def denoising_loss(
     (:meth:`NoiseSchedule.loss_weight`). ``z0`` is ``(batch, channels, length)``,
     ``mask`` ``(batch, 1, length)`` or None when every bin is valid; ``model(z_t, t, mask,
     **conditions)`` predicts the target. Time steps and noise are drawn from ``generator``
-    (on the CPU, so the draws do not depend on the device) unless given.
+    (on the CPU, so the draws do not depend on the device) unless given. ``loss_mask``
+    (like ``mask``) narrows the average to fewer bins (e.g. those an in-painting network
+    was not shown); None: the valid bins.
 
     Examples
     --------
@@ -215,6 +218,8 @@ def denoising_loss(
     squared_error = (model(zt, t, mask, **conditions).float() - target).pow(2)
     if weighting != "uniform":
         squared_error = squared_error * schedule.loss_weight(t, weighting, z0)
-    if mask is None:
+    if loss_mask is None:
+        loss_mask = mask
+    if loss_mask is None:
         return squared_error.mean()
-    return (squared_error * mask).sum() / (mask.sum() * z0.shape[1])
+    return (squared_error * loss_mask).sum() / (loss_mask.sum() * z0.shape[1]).clamp(min=1)
