@@ -273,12 +273,14 @@ class LDNSPipeline(SavableMixin, Pipeline):
                 "was recorded); with neither, nothing is missing."
             )
         to_counts, (_, _, encoder) = self._comparison_split()
-        if len(to_counts) > 1 or any(
-            not isinstance(step, SpikeTrainBinner) for _, _, step in to_counts
+        if (
+            len(to_counts) > 1
+            or any(not isinstance(step, SpikeTrainBinner) for _, _, step in to_counts)
+            or not isinstance(encoder, S4Autoencoder)
         ):
             raise TypeError(
                 "LDNSPipeline.inpaint supports pipelines of an optional SpikeTrainBinner, "
-                "an autoencoder and a diffusion model, as make_ldns_pipeline builds."
+                "an S4Autoencoder and a diffusion model, as make_ldns_pipeline builds."
             )
         if to_counts:
             counts = to_counts[0][2].transform(X)
