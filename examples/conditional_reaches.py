@@ -168,7 +168,7 @@ def _inpaint_second_halves(ae, by_velocity, data, test) -> dict:
     filled half: real spikes set the floor (their own noise), trials generated for the
     same velocity without the recording show what the recording adds.
     """
-    by_velocity.set_params(guidance_scale=1.0)
+    by_velocity.set_params(guidance_scale=1.0)  # the guidance loop above left it at its last
     pipe = LDNSPipeline([("ae", ae), ("diffusion", by_velocity)])
     n_bins = data.counts.shape[1]
     first_half = np.arange(n_bins) < n_bins // 2

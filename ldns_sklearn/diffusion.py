@@ -153,9 +153,10 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         their bins (a prefix, a suffix, all but one stretch, or scattered bins), so the
         network learns to fill in missing bins given recorded ones: :meth:`inpaint`
         needs a model fitted with ``inpaint_fraction > 0``. The other trials train the
-        unconditional model as before, so the one network does both; 0.5 is a good
-        start (``docs/model.md`` says why this method and not RePaint or reconstruction
-        guidance, and what it costs).
+        model as before, so the one network does both; the benchmarks and the reach
+        example use 0.5 (``docs/model.md`` says why this method and not RePaint or reconstruction
+        guidance; on the reach example it left the velocity-conditioned model's decoding
+        R² unchanged, ``docs/benchmarks.md``).
     ema_decay : float or None, default=0.995
         Decay of the exponential moving average of the weights, which is what sampling and
         scoring use. None: use the final weights. Short runs need a smaller decay (the

@@ -222,8 +222,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         ----------
         X : trials
             The recordings, in the form the pipeline was fitted on (Neo or counts), with
-            the neurons seen in ``fit``. Entries that are missing are ignored (for counts
-            they may hold anything, e.g. zeros).
+            the neurons seen in ``fit``. What missing entries hold is ignored (for counts
+            they must still be valid counts, e.g. zeros).
         observed_bins : array-like of bool, optional
             True where bins were recorded, on the grid of the pipeline's bins:
             ``(n_bins,)`` for every trial, ``(n_trials, n_bins)``, or a list of 1-D masks

@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import quantities as pq
 import torch
+from sklearn.preprocessing import FunctionTransformer
 from test_schedule import GP_BINS, GP_COVARIANCE, gp_denoiser
 
 from ldns_sklearn import (
     AutoregressiveObservation,
     LatentDiffusion,
+    LDNSPipeline,
     PoissonObservation,
     S4Autoencoder,
     make_ldns_pipeline,
@@ -296,6 +298,14 @@ def test_pipeline_inpaints_counts_keeping_what_was_recorded():
     once = pipe.inpaint(X[:3], observed_bins, observed_neurons, n_passes=1, random_state=0)
     np.testing.assert_array_equal(once[:, entries], X[:3, entries])
     assert not np.array_equal(once, filled)
+
+
+def test_pipeline_inpaint_names_the_pipelines_it_supports():
+    X = np.random.default_rng(0).poisson(1.0, size=(16, 12, 4))
+    steps = _pipeline().steps[1:]
+    pipe = LDNSPipeline([("identity", FunctionTransformer()), *steps]).fit(X)
+    with pytest.raises(TypeError, match="optional SpikeTrainBinner"):
+        pipe.inpaint(X[:2], observed_bins=np.arange(12) < 6)
 
 
 def test_pipeline_inpaints_ragged_counts():

@@ -12,7 +12,7 @@ covers the shapes experimenters ask for, each with a quarter of the masked trial
 
 Hidden stretches are 1 to ``length - 1`` bins long, uniformly, so such a trial always keeps
 at least one observed bin. The remaining trials see no observation at all, so the one network
-also stays the unconditional model that ``sample`` uses.
+also stays the model that ``sample`` uses.
 """
 
 from __future__ import annotations
