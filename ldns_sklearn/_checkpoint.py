@@ -27,6 +27,9 @@ FORMAT_VERSION = 1
 
 # Parameters that do not change what training computes (where it runs, what it prints,
 # where it saves): a checkpoint stays valid when only these differ.
+# Bytes of training data hashed at once.
+_HASH_BLOCK_BYTES = 2**20
+
 _NOT_FINGERPRINTED = {"verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start"}
 
 
@@ -59,17 +62,22 @@ def fingerprint(estimator, arrays, initial_weights: dict, seed: int) -> str:
         if array is None:
             digest.update(b"none")
             continue
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
+        if np.ndim(array) == 0:
+            array = np.ascontiguousarray(array)  # 1-D, as it was always hashed
+        digest.update(f"{array.dtype.str}{tuple(array.shape)}".encode())
+        # A block of rows at a time, so data on disk (a numpy.memmap) is never loaded whole.
+        step = max(1, _HASH_BLOCK_BYTES // max(1, array[:1].nbytes))
+        for start in range(0, len(array), step):
+            digest.update(np.ascontiguousarray(array[start : start + step]).data)
     return digest.hexdigest()
 
 
-def checkpointing(estimator, run: str) -> Checkpointing | None:
-    """Save and resume hooks for the training run ``run`` (a :func:`fingerprint`).
+def checkpointing(estimator, data, initial_weights: dict, seed: int) -> Checkpointing | None:
+    """Save and resume hooks for the training run on ``data`` (arrays) from
+    ``initial_weights`` with ``seed``, identified by its :func:`fingerprint`.
 
-    None without a ``checkpoint_dir``. Raises ValueError if the directory holds a
-    checkpoint of this estimator class written for another run.
+    None without a ``checkpoint_dir`` (and then the data is not hashed). Raises ValueError
+    if the directory holds a checkpoint of this estimator class written for another run.
     """
     if estimator.checkpoint_dir is None:
         return None
@@ -78,6 +86,7 @@ def checkpointing(estimator, run: str) -> Checkpointing | None:
         raise ValueError(f"checkpoint_dir={str(folder)!r} is a file, not a directory.")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{type(estimator).__name__}.checkpoint.npz"
+    run = fingerprint(estimator, data, initial_weights, seed)
     resume = _read(path, run, estimator.random_state is None) if path.exists() else None
 
     def save(state: dict) -> None:

@@ -15,7 +15,11 @@ import numpy as np
 # Largest spike count accepted: every integer up to 2**53 is exact in float64 and in int64.
 MAX_COUNT = 2**53
 
+# Entries checked at once: bounds the temporaries of checking a large (or memory-mapped) set.
+_CHECK_BLOCK_ENTRIES = 2**18
+
 __all__ = [
+    "PaddedTrials",
     "check_condition",
     "check_count",
     "check_trials",
@@ -106,15 +110,17 @@ def check_trials(
     Parameters
     ----------
     X : array-like of shape (n_trials, n_bins, n_channels) or list of 2-D arrays
-        The trials. A list whose trials share one length is returned as a 3-D array.
+        The trials. A list whose trials share one length is returned as a 3-D array
+        (unless ``dtype=None``).
     name : str
         Name used in error messages.
     counts : bool
         If True, values must be non-negative integers (spike counts).
     n_channels : int, optional
         Expected number of channels (neurons or latents); checked if given.
-    dtype : numpy dtype
-        Output dtype.
+    dtype : numpy dtype or None
+        Output dtype. None: the trials come back as given, neither converted nor stacked
+        (a ``numpy.memmap`` stays on disk; it is checked a block of trials at a time).
     min_bins : int
         Minimum number of bins per trial.
 
@@ -159,7 +165,7 @@ def check_trials(
                 f"Trials of {name} have different numbers of channels {sorted(widths)}; "
                 "every trial must have the same neurons/latents."
             )
-        if len({trial.shape[0] for trial in trials}) == 1:
+        if dtype is not None and len({trial.shape[0] for trial in trials}) == 1:
             trials = np.stack(trials)
     lengths = trial_lengths(trials)
     if lengths.min() < min_bins:
@@ -172,31 +178,43 @@ def check_trials(
         raise ValueError(
             f"{name} has {width} channels but the estimator was fitted with {n_channels}."
         )
-    checked = [trials] if isinstance(trials, np.ndarray) else trials
-    for i, trial in enumerate(checked):
-        where = name if isinstance(trials, np.ndarray) else f"{name}[{i}]"
-        # Integer arrays are always finite and whole; skipping those checks avoids
-        # full-size temporaries (np.mod of an int64 array copies it) on large recordings.
-        integral = trial.dtype == bool or np.issubdtype(trial.dtype, np.integer)
-        if not integral and not np.all(np.isfinite(trial)):
-            raise ValueError(f"{where} contains NaN or infinity.")
-        if counts:
-            if trial.size and trial.min() < 0:
-                raise ValueError(f"{where} contains negative values; spike counts must be >= 0.")
-            # Checked before any cast: 1e20 (or a uint64 above 2**63) would wrap to a
-            # negative int64 without a word.
-            if trial.size and trial.max() > MAX_COUNT:
-                raise ValueError(
-                    f"{where} contains a count of {trial.max():.3g}, above 2**53; no bin holds "
-                    "that many spikes, and it cannot be converted to an integer exactly."
-                )
-            if not integral and not np.all(np.equal(np.mod(trial, 1), 0)):
-                raise ValueError(
-                    f"{where} contains non-integer values; spike counts must be whole numbers."
-                )
+    if isinstance(trials, np.ndarray):
+        # Checked a block of trials at a time: a numpy.memmap is read, never loaded whole.
+        step = max(1, _CHECK_BLOCK_ENTRIES // max(1, trials[0].size))
+        for start in range(0, len(trials), step):
+            _check_values(trials[start : start + step], name, counts)
+    else:
+        for i, trial in enumerate(trials):
+            _check_values(trial, f"{name}[{i}]", counts)
+    if dtype is None:
+        return trials
     if isinstance(trials, np.ndarray):
         return np.asarray(trials, dtype=dtype)
     return [np.asarray(trial, dtype=dtype) for trial in trials]
+
+
+def _check_values(values: np.ndarray, where: str, counts: bool) -> None:
+    """Finite values, and whole non-negative counts if ``counts``; a clear error if not."""
+    # Integer arrays are always finite and whole; skipping those checks avoids
+    # full-size temporaries (np.mod of an int64 array copies it) on large recordings.
+    integral = values.dtype == bool or np.issubdtype(values.dtype, np.integer)
+    if not integral and not np.all(np.isfinite(values)):
+        raise ValueError(f"{where} contains NaN or infinity.")
+    if not counts or not values.size:
+        return
+    if values.min() < 0:
+        raise ValueError(f"{where} contains negative values; spike counts must be >= 0.")
+    # Checked before any cast: 1e20 (or a uint64 above 2**63) would wrap to a negative
+    # int64 without a word.
+    if values.max() > MAX_COUNT:
+        raise ValueError(
+            f"{where} contains a count of {values.max():.3g}, above 2**53; no bin holds "
+            "that many spikes, and it cannot be converted to an integer exactly."
+        )
+    if not integral and not np.all(np.equal(np.mod(values, 1), 0)):
+        raise ValueError(
+            f"{where} contains non-integer values; spike counts must be whole numbers."
+        )
 
 
 def pad_trials(trials, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -217,6 +235,65 @@ def pad_trials(trials, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]
     for i, trial in enumerate(trials):
         padded[i, : trial.shape[0]] = trial
     return padded, lengths
+
+
+class PaddedTrials:
+    """Trials seen as one zero-padded array ``(n_trials, max_bins, n_channels)``, padded
+    and converted only where read.
+
+    Indexing along the first axis (an int, a slice or an array of ints) returns those
+    trials as a padded ndarray of ``dtype`` and reads nothing else, so trials given as a
+    ``numpy.memmap`` (or a list of them) are never loaded whole. The lazy counterpart of
+    :func:`pad_trials`.
+
+    Parameters
+    ----------
+    trials : ndarray of shape (n_trials, n_bins, n_channels) or list of 2-D arrays
+        Validated trials, e.g. from ``check_trials(..., dtype=None)``.
+    dtype : numpy dtype, default=np.float64
+        Dtype of what is read.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> trials = PaddedTrials([np.ones((3, 2), dtype=int), np.ones((1, 2), dtype=int)])
+    >>> trials.shape, trials.ragged, trials[1:].tolist()
+    ((2, 3, 2), True, [[[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]])
+    """
+
+    ndim = 3
+
+    def __init__(self, trials, dtype=np.float64):
+        self.trials = trials
+        self.dtype = np.dtype(dtype)
+        self.lengths = trial_lengths(trials)
+        n_channels = trials.shape[2] if isinstance(trials, np.ndarray) else trials[0].shape[1]
+        self.shape = (len(self.lengths), int(self.lengths.max()), n_channels)
+
+    @property
+    def ragged(self) -> bool:
+        """Whether the trials differ in length (the estimators' list form)."""
+        return bool((self.lengths != self.shape[1]).any())
+
+    @property
+    def padding(self) -> np.ndarray | None:
+        """The lengths where some trial is padded, None where none is (the backend's
+        convention)."""
+        return self.lengths if self.ragged else None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        rows = np.arange(len(self))[index]
+        if rows.ndim == 0:
+            return self[rows[None]][0]
+        if isinstance(self.trials, np.ndarray):
+            return np.asarray(self.trials[rows], dtype=self.dtype)
+        padded = np.zeros((len(rows), *self.shape[1:]), dtype=self.dtype)
+        for row, trial in enumerate(rows):
+            padded[row, : self.lengths[trial]] = self.trials[trial]
+        return padded
 
 
 def unpad_trials(padded: np.ndarray, lengths: np.ndarray, ragged: bool):

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend.autoencoder import AutoencoderModel, AutoencoderSpec
 from ._backend.device import torch_seed
-from ._checkpoint import checkpointing, fingerprint
+from ._checkpoint import checkpointing
 from ._estimator import (
     TRAINING_CONSTRAINTS,
     SavableMixin,
@@ -24,14 +24,7 @@ from ._estimator import (
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
-from ._validation import (
-    check_trials,
-    is_ragged,
-    pad_trials,
-    trial_lengths,
-    unpad_trials,
-    valid_bins,
-)
+from ._validation import PaddedTrials, check_trials, unpad_trials, valid_bins
 from .observation import PoissonObservation, poisson_log_likelihood
 
 __all__ = ["S4Autoencoder"]
@@ -246,8 +239,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     # ------------------------------------------------------------------ input handling
 
-    def _counts(self, X, *, fitting: bool):
-        """Validated counts (3-D array or ragged list) from counts or Neo trials."""
+    def _counts(self, X, *, fitting: bool) -> PaddedTrials:
+        """Validated counts from counts or Neo trials, padded where read (so counts given
+        as a ``numpy.memmap`` are read in batches, never loaded whole)."""
         if is_neo_trials(X):
             if fitting:
                 from .preprocessing import SpikeTrainBinner
@@ -261,17 +255,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 )
             X = self.binner_.transform(X)
         n_channels = None if fitting else self.n_neurons_
-        return check_trials(X, name="X", counts=True, n_channels=n_channels)
+        return PaddedTrials(
+            check_trials(X, name="X", counts=True, n_channels=n_channels, dtype=None)
+        )
 
     def _check_latents(self, Z):
         check_is_fitted(self)
         return check_trials(Z, name="Z", n_channels=self.n_latents_)
-
-    @staticmethod
-    def _padded(trials):
-        """Trials as one padded array and their lengths (None: no trial is padded)."""
-        padded, lengths = pad_trials(trials)
-        return padded, (lengths if is_ragged(trials) else None)
 
     def _encode(self, padded, lengths):
         return self.model_.encode(padded, lengths, batch_size=self.batch_size, device=self.device)
@@ -291,13 +281,28 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         X : array-like of shape (n_trials, n_bins, n_neurons), list of 2-D arrays, or Neo
             Spike counts per bin (non-negative integers); trials may differ in length.
             Neo trials (a ``neo.Block``, a list of ``neo.Segment`` or of lists of
-            ``neo.SpikeTrain``) are binned with ``bin_size`` first.
+            ``neo.SpikeTrain``) are binned with ``bin_size`` first. Counts are never
+            copied whole: a ``numpy.memmap`` (or a list of them) is read batch by batch,
+            so data larger than memory can be trained on.
         y : None
             Ignored.
 
         Returns
         -------
         self : S4Autoencoder
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, pathlib
+        >>> ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                    random_state=0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "counts.npy"
+        ...     np.save(path, np.random.default_rng(0).poisson(1.0, size=(6, 10, 4)))
+        ...     X = np.load(path, mmap_mode="r")             # stays on disk
+        ...     ae = ae.fit(X)
+        >>> ae.n_features_in_
+        4
         """
         self._fit(X)
         return self
@@ -324,8 +329,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     def _fit(self, X):
         """Fit, and return the latents of the training trials (fit needs them anyway)."""
         counts = self._counts(X, fitting=True)
-        padded, lengths = self._padded(counts)
-        self.n_neurons_ = padded.shape[2]
+        lengths = counts.padding
+        self.n_neurons_ = counts.shape[2]
         self.n_latents_ = self.n_latents
         spec = AutoencoderSpec(
             n_neurons=self.n_neurons_,
@@ -340,9 +345,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
         warm = self._is_warm()
         model = self._initial_model(spec, init_seed)
-        run = fingerprint(self, (padded, lengths), model.export()["weights"], train_seed)
         result = model.fit(
-            padded,
+            counts,
             lengths,
             self._training_config(),
             device=self.device,
@@ -350,7 +354,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             mask_prob=self.mask_prob,
             l2_penalty=self.l2_penalty,
             smoothness_penalty=self.smoothness_penalty,
-            checkpointing=checkpointing(self, run),
+            checkpointing=checkpointing(
+                self, (counts, lengths), model.export()["weights"], train_seed
+            ),
         )
         self.model_ = model
         self._keep_training_record(result, warm)
@@ -358,11 +364,17 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         observation = self.observation
         if observation is None or observation == "poisson":
             observation = PoissonObservation()
-        latents = self._encode(padded, lengths)
-        rates = self._decode(latents, lengths)
-        ragged = is_ragged(counts)
-        self.observation_ = clone(observation).fit(counts, unpad_trials(rates, lengths, ragged))
-        return unpad_trials(latents, lengths, ragged)
+        latents = self._encode(counts, lengths)
+        observation = clone(observation)
+        if type(observation).fit is PoissonObservation.fit:
+            # It learns nothing from rates: skip decoding every training trial (as large
+            # as the data itself, in float64).
+            observation.fit(counts.trials)
+        else:
+            rates = self._decode(latents, lengths)
+            observation.fit(counts.trials, unpad_trials(rates, lengths, counts.ragged))
+        self.observation_ = observation
+        return unpad_trials(latents, lengths, counts.ragged)
 
     # ------------------------------------------------------------------ transforms
 
@@ -410,8 +422,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        padded, lengths = self._padded(counts)
-        ragged = is_ragged(counts)
+        padded, lengths = counts, counts.padding
         if observed_bins is not None or observed_neurons is not None:
             if self.mask_prob == 0:
                 raise ValueError(
@@ -421,14 +432,14 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 )
             observed = np.ones(padded.shape, dtype=bool)
             if observed_bins is not None:
-                observed &= check_observed_bins(observed_bins, trial_lengths(counts))[..., None]
+                observed &= check_observed_bins(observed_bins, counts.lengths)[..., None]
             if observed_neurons is not None:
                 observed &= check_observed_neurons(
                     observed_neurons, len(padded), self.n_neurons_
                 )[:, None, :]
             # Coordinated dropout's convention: hidden entries 0, the rest scaled up.
-            padded = np.where(observed, padded / (1.0 - self.mask_prob), 0.0)
-        return unpad_trials(self._encode(padded, lengths), lengths, ragged)
+            padded = np.where(observed, padded[:] / (1.0 - self.mask_prob), 0.0)
+        return unpad_trials(self._encode(padded, lengths), lengths, counts.ragged)
 
     def predict_rates(self, Z):
         """Decode latents into firing rates (expected spike counts per bin).
@@ -442,9 +453,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         -------
         rates : ndarray of shape (n_trials, n_bins, n_neurons), or list of 2-D arrays
         """
-        latents = self._check_latents(Z)
-        padded, lengths = self._padded(latents)
-        return unpad_trials(self._decode(padded, lengths), lengths, is_ragged(latents))
+        latents = PaddedTrials(self._check_latents(Z))
+        return unpad_trials(
+            self._decode(latents, latents.padding), latents.padding, latents.ragged
+        )
 
     def inverse_transform(self, Z, random_state=None, *, counts=None, observed=None):
         """Draw spike counts for latents through the observation model.
@@ -515,10 +527,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        padded, lengths = self._padded(counts)
+        padded, lengths = counts[:], counts.padding
         if padded.sum() == 0:
             raise ValueError("X contains no spikes; bits per spike are undefined.")
-        valid = valid_bins(trial_lengths(counts), padded.shape[1])[..., None]
+        valid = valid_bins(counts.lengths, padded.shape[1])[..., None]
         mean_rate = padded.sum(axis=(0, 1)) / valid.sum()
         ll_baseline = poisson_log_likelihood(padded, mean_rate)
 

@@ -15,7 +15,7 @@ from ._backend.device import torch_seed
 from ._backend.latent_diffusion import DenoiserSpec, LatentDiffusionModel
 from ._backend.samplers import SAMPLERS
 from ._backend.schedule import LOSS_WEIGHTINGS, PREDICTIONS, SCHEDULES
-from ._checkpoint import checkpointing, fingerprint
+from ._checkpoint import checkpointing
 from ._estimator import (
     TRAINING_CONSTRAINTS,
     SavableMixin,
@@ -464,7 +464,6 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             inpainting=self.inpaint_fraction > 0,
         )
         model = self._initial_model(spec, init_seed)
-        run = fingerprint(self, (z, mask, trial, series), model.export()["weights"], train_seed)
         result = model.fit(
             z,
             mask,
@@ -476,7 +475,9 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             condition_dropout=self.condition_dropout,
             loss_weighting=self.loss_weighting,
             inpaint_fraction=self.inpaint_fraction,
-            checkpointing=checkpointing(self, run),
+            checkpointing=checkpointing(
+                self, (z, mask, trial, series), model.export()["weights"], train_seed
+            ),
         )
         self.model_ = model
         self.train_lengths_ = lengths

@@ -151,28 +151,30 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     ((2, 50, 3), dtype('int64'))
     """
 
-    _requires_y = True  # the rates
+    _requires_y = False  # rates are optional: only checked against the counts
     _parameter_constraints: ClassVar[dict] = {}
 
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure
-    def fit(self, counts, rates):
-        """Validate ``counts`` and ``rates`` and record the number of neurons.
+    def fit(self, counts, rates=None):
+        """Validate ``counts`` (and ``rates``, if given) and record the number of neurons.
 
         Parameters
         ----------
         counts : array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
-            Observed spike counts.
-        rates : same form as ``counts``
-            Firing rates (expected counts per bin).
+            Observed spike counts; checked a block of trials at a time, so a
+            ``numpy.memmap`` is never loaded whole.
+        rates : same form as ``counts``, optional
+            Firing rates (expected counts per bin). The Poisson model learns nothing from
+            them; they are only checked against ``counts``.
 
         Returns
         -------
         self : PoissonObservation
         """
-        counts = check_trials(counts, name="counts", counts=True)
-        rates = check_rates(rates)
-        _check_same_shape(counts, rates)
+        counts = check_trials(counts, name="counts", counts=True, dtype=None)
+        if rates is not None:
+            _check_same_shape(counts, check_rates(rates))
         self.n_neurons_ = counts.shape[-1] if not is_ragged(counts) else counts[0].shape[1]
         return self
 

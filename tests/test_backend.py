@@ -2,13 +2,15 @@
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from ldns_sklearn._backend import training
 from ldns_sklearn._backend.device import make_generator, resolve_device, seeded, torch_seed
 from ldns_sklearn._backend.s4 import S4D, vandermonde
-from ldns_sklearn._backend.training import TrainingConfig, train
+from ldns_sklearn._backend.training import ArrayRows, TrainingConfig, train
 
 
 def _direct_convolution(layer: S4D, u: torch.Tensor) -> torch.Tensor:
@@ -179,3 +181,38 @@ def test_validation_fraction_must_leave_both_sets():
                             validation_fraction=0.001)
     with pytest.raises(ValueError, match="validation_fraction"):
         _fit(config)
+
+
+def test_array_rows_read_their_rows_and_come_whole_in_chunks(monkeypatch):
+    array = np.arange(5 * 3 * 2).reshape(5, 3, 2)
+    rows = ArrayRows(array)
+    assert len(rows) == 5 and rows.nbytes == 4 * array.size  # as float32
+    batch = rows[torch.tensor([4, 1])]
+    assert batch.dtype == torch.float32
+    np.testing.assert_array_equal(batch.numpy(), array[[4, 1]])
+    monkeypatch.setattr(training, "_ROWS_PER_COPY", 2)  # what a GPU gets: 3 copies
+    np.testing.assert_array_equal(training._whole(rows).numpy(), array)
+
+
+def test_training_on_row_readers_is_training_on_tensors():
+    x = torch.randn(40, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+
+    def fit(data):
+        model = nn.Linear(3, 1)
+        with torch.no_grad():
+            model.weight.zero_(), model.bias.zero_()
+
+        def loss_fn(net, batch, generator, is_training):
+            return ((net(batch[0]) - batch[1]) ** 2).mean()
+
+        config = TrainingConfig(max_epochs=3, batch_size=8, learning_rate=0.1,
+                                validation_fraction=0.25)
+        result = train(model, loss_fn, data, config, device=torch.device("cpu"),
+                       generator=make_generator(0))
+        return model.weight.detach(), result.history
+
+    weights_tensors, history_tensors = fit((x, y))
+    weights_rows, history_rows = fit((ArrayRows(x.numpy()), y))
+    torch.testing.assert_close(weights_rows, weights_tensors, rtol=0, atol=0)
+    assert [h["val_loss"] for h in history_rows] == [h["val_loss"] for h in history_tensors]

@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -31,9 +32,25 @@ from .weights import as_tensors
 # loss_fn(model, batch, generator, training) -> scalar loss (mean over the batch).
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Generator, bool], torch.Tensor]
 
-# Datasets smaller than this live on the GPU for the whole run; larger ones are pinned in
-# host memory and copied batch by batch (non-blocking).
+# Datasets smaller than this live on the GPU for the whole run; larger ones stay where they
+# are (host memory, or a file on disk) and each batch is copied to the device from
+# page-locked memory.
 _MAX_BYTES_ON_DEVICE = 2 * 1024**3
+
+# Rows read per copy when a row reader is moved to the GPU whole.
+_ROWS_PER_COPY = 1024
+
+
+class RowReader(Protocol):
+    """Training data read row by row: ``len(data)`` rows; ``data[index]`` (a 1-D int64
+    tensor) returns those rows as a CPU tensor, reading nothing else. Lets a dataset that
+    lives on disk (a ``numpy.memmap``) be trained on without loading it whole."""
+
+    nbytes: int
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -106,25 +123,67 @@ def _scheduler(optimizer, total_steps: int, warmup_fraction: float):
     return SequentialLR(optimizer, [linear, cosine], milestones=[warmup])
 
 
-def _place(tensors: Sequence[torch.Tensor], device: torch.device):
-    """Move the data where batches will be drawn from (see ``_MAX_BYTES_ON_DEVICE``)."""
-    if device.type != "cuda":
-        return tuple(tensors), False
-    size = sum(t.element_size() * t.numel() for t in tensors)
-    if size <= _MAX_BYTES_ON_DEVICE:
-        return tuple(t.to(device) for t in tensors), False
-    return tuple(t.pin_memory() for t in tensors), True
+class ArrayRows:
+    """A :class:`RowReader` of a NumPy array, or of anything indexed like one (a
+    ``numpy.memmap``, padded trials read on demand): each read copies only its rows, as
+    float32.
+
+    Examples
+    --------
+    >>> rows = ArrayRows(np.arange(6).reshape(3, 2))
+    >>> rows[torch.tensor([2, 0])]
+    tensor([[4., 5.],
+            [0., 1.]])
+    """
+
+    def __init__(self, array):
+        self.array = array
+        self.nbytes = 4 * math.prod(array.shape)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(self.array[index.numpy()], dtype=np.float32))
 
 
-def _take(tensors, index, device, pinned):
-    if pinned:
-        return tuple(t[index].to(device, non_blocking=True) for t in tensors)
-    return tuple(t[index.to(t.device)] for t in tensors)
+def _nbytes(item) -> int:
+    if isinstance(item, torch.Tensor):
+        return item.element_size() * item.numel()
+    return item.nbytes
 
 
-def _batches(tensors, indices, batch_size, device, pinned):
+def _whole(item) -> torch.Tensor:
+    """All rows of a tensor or a row reader, as a tensor."""
+    if isinstance(item, torch.Tensor):
+        return item
+    chunks = torch.arange(len(item)).split(_ROWS_PER_COPY)
+    return torch.cat([item[chunk] for chunk in chunks])
+
+
+def _place(data: Sequence, device: torch.device) -> tuple:
+    """Where batches are drawn from (see ``_MAX_BYTES_ON_DEVICE``): on a GPU the whole data
+    when it fits, else (and on the CPU) the items as given, read batch by batch."""
+    if device.type == "cuda" and sum(_nbytes(item) for item in data) <= _MAX_BYTES_ON_DEVICE:
+        return tuple(_whole(item).to(device) for item in data)
+    return tuple(data)
+
+
+def _take(data, index: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Rows ``index`` of every item, on ``device``."""
+    batch = []
+    for item in data:
+        rows = item[index.to(item.device)] if isinstance(item, torch.Tensor) else item[index]
+        if device.type == "cuda" and rows.device.type == "cpu":
+            # Page-locked (as DataLoader's pin_memory), so the copy overlaps the GPU's work.
+            rows = rows.pin_memory()
+        batch.append(rows.to(device, non_blocking=True))
+    return tuple(batch)
+
+
+def _batches(data, indices, batch_size, device):
     for start in range(0, len(indices), batch_size):
-        yield _take(tensors, indices[start : start + batch_size], device, pinned)
+        yield _take(data, indices[start : start + batch_size], device)
 
 
 def _check_finite(value: float, epoch: int, description: str) -> float:
@@ -165,14 +224,17 @@ def _check_weights(state: dict, description: str) -> None:
             )
 
 
-def evaluate(model, loss_fn: LossFn, tensors, batch_size, device, generator) -> float:
-    """Mean loss over ``tensors`` (batch-size weighted), without gradients."""
+def evaluate(
+    model, loss_fn: LossFn, data, batch_size, device, generator, indices=None
+) -> float:
+    """Mean loss over the rows ``indices`` of ``data`` (all rows by default; batch-size
+    weighted), without gradients."""
     model.eval()
     total, count = 0.0, 0
-    data, pinned = _place(tensors, device)
-    indices = torch.arange(len(tensors[0]))
+    placed = _place(data, device)
+    indices = torch.arange(len(data[0])) if indices is None else indices
     with torch.no_grad(), autocast(device):
-        for batch in _batches(data, indices, batch_size, device, pinned):
+        for batch in _batches(placed, indices, batch_size, device):
             n = len(batch[0])
             total += float(loss_fn(model, batch, generator, False)) * n
             count += n
@@ -182,14 +244,16 @@ def evaluate(model, loss_fn: LossFn, tensors, batch_size, device, generator) -> 
 def train(
     model: nn.Module,
     loss_fn: LossFn,
-    tensors: Sequence[torch.Tensor],
+    data: Sequence[torch.Tensor | RowReader],
     config: TrainingConfig,
     *,
     device: torch.device,
     generator: torch.Generator,
     checkpointing: Checkpointing | None = None,
 ) -> TrainingResult:
-    """Train ``model`` in place on ``tensors`` (all indexed by sample along dim 0).
+    """Train ``model`` in place on ``data`` (tensors or row readers, all indexed by sample
+    along dim 0). Batches are read as they are needed; nothing is copied whole, so data on
+    disk stays there (on a GPU, data that fits is moved there once).
 
     With a validation split, the weights of the epoch with the lowest validation loss are
     restored at the end, and training stops after ``early_stopping_patience`` epochs
@@ -207,7 +271,7 @@ def train(
     parallel = data_parallel()
     if parallel is not None:
         parallel.share_generator(generator)
-    n_samples = len(tensors[0])
+    n_samples = len(data[0])
     n_val = math.floor(config.validation_fraction * n_samples)
     if config.validation_fraction > 0 and (n_val < 1 or n_val >= n_samples):
         raise ValueError(
@@ -216,8 +280,7 @@ def train(
         )
     permutation = torch.randperm(n_samples, generator=generator)
     val_index, train_index = permutation[:n_val], permutation[n_val:]
-    train_data, pinned = _place([t[train_index] for t in tensors], device)
-    val_data = [t[val_index] for t in tensors] if n_val else None
+    placed = _place(data, device)
     n_train = len(train_index)
 
     model.to(device)
@@ -290,7 +353,7 @@ def train(
             index, weight = order[start : start + config.batch_size], 1.0
             if parallel is not None:
                 index, weight = parallel.shard(index)
-            batch = _take(train_data, index, device, pinned)
+            batch = _take(placed, train_index[index], device)
             optimizer.zero_grad(set_to_none=True)
             with autocast(device):
                 loss = loss_fn(net, batch, loss_generator, True)
@@ -319,12 +382,12 @@ def train(
             "learning_rate": optimizer.param_groups[0]["lr"],
             "seconds": time.perf_counter() - started,
         }
-        if val_data is not None:
+        if n_val:
             # A fixed seed makes validation losses of stochastic objectives comparable.
             val_generator = torch.Generator().manual_seed(0)
             evaluated = ema.module if ema is not None else model
             val_loss = evaluate(
-                evaluated, loss_fn, val_data, config.batch_size, device, val_generator
+                evaluated, loss_fn, placed, config.batch_size, device, val_generator, val_index
             )
             if parallel is not None:  # identical on every rank in exact arithmetic; made so
                 val_loss = float(parallel.from_main(torch.tensor(val_loss, dtype=torch.float64)))
@@ -340,7 +403,7 @@ def train(
         progress.set_postfix({"epoch": f"{epoch + 1}/{config.max_epochs}", **losses})
         stop = (
             config.early_stopping_patience is not None
-            and val_data is not None
+            and n_val
             and epochs_without_improvement >= config.early_stopping_patience
         )
         if stop:

@@ -55,7 +55,8 @@ def _array(archive, key: str | None, file: Path, option: str, default=None) -> n
 
 def _load_numpy(file: Path):
     try:
-        return np.load(file, allow_pickle=False)
+        # A .npy stays on disk (memory-mapped) and is read as training needs it.
+        return np.load(file, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
         # e.g. object arrays (ragged trials), which only pickle could read.
         raise ValueError(
