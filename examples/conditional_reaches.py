@@ -229,6 +229,8 @@ def _save_figure(output: Path, data, test, report) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "output")
+    # Beside this script; sphinx-gallery runs it without __file__, from the examples folder.
+    here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+    parser.add_argument("--output", type=Path, default=here / "output")
     args = parser.parse_args()
     main("smoke" if args.smoke else "default", output=args.output)

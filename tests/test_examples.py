@@ -101,3 +101,25 @@ def test_conditional_reaches_reports_behaviour_checks_per_guidance_scale(tmp_pat
                for r2 in report["r2"].values())
     assert len(report["unconditional_ratios"]) == 5
     assert (tmp_path / "conditional_reaches.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "name, argv",
+    [
+        ("quickstart", ["--smoke"]),
+        ("conditional_reaches", ["--smoke"]),
+        ("elephant_analyses", ["--smoke"]),
+        ("using_your_own_recordings", []),
+    ],
+)
+def test_gallery_examples_run_as_the_docs_build_runs_them(name, argv, tmp_path, monkeypatch):
+    # sphinx-gallery executes a script as __main__ with no __file__, its argv reset, from the
+    # script's folder (here a scratch one, so what it writes lands there).
+    import sys
+
+    path = EXAMPLES / f"{name}.py"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [path.name, *argv])
+    exec(compile(path.read_text(), str(path), "exec"), {"__name__": "__main__"})
+    if name in ("quickstart", "conditional_reaches"):
+        assert (tmp_path / "output" / f"{name}.png").exists()
