@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_autoencoder.py                 # paper's Lorenz setting + a small one
     python benchmarks/bench_autoencoder.py --config small  # quick
     python benchmarks/bench_autoencoder.py --device cuda
+    python benchmarks/bench_autoencoder.py --paper-code PATH   # the paper's own network
 
 For each configuration, two models take identical optimisation steps (AdamW, gradient
 clipping, coordinated dropout p=0.2, the same latent penalties) on random Poisson counts:
@@ -17,6 +18,9 @@ clipping, coordinated dropout p=0.2, the same latent penalties) on random Poisso
   default DPLR S4 kernel: HiPPO-LegS initialisation, naive Cauchy kernel, rank-1 Woodbury
   correction, bilinear transform) and its training step (``train_autoencoder_Lorenz``
   notebook). Same layer structure and kernel computation as their code; not their code.
+  With ``--paper-code PATH`` (a checkout of ``mackelab/LDNS``, which needs ``einops``) the
+  paper's own ``CountWrapper(AutoEncoder(...))`` is imported from there and measured
+  instead, with the Lorenz configuration's arguments; nothing of it is copied here.
 
 Each model is measured in its own subprocess so that the peak resident memory (CPU) is
 its own; on CUDA the peak allocated memory is read from torch. Figures are printed, and
@@ -194,7 +198,26 @@ def _paper_loss(model, counts):
 # ------------------------------------------------------------------------- measurement
 
 
-def _measure(which: str, config: dict, device: str, steps: int) -> dict:
+def _paper_network(config: dict, paper_code: str | None) -> nn.Module:
+    """The paper's autoencoder: its own code from ``paper_code``, else the re-implementation."""
+    if paper_code is None:
+        return PaperAutoencoder(
+            config["n_neurons"], config["hidden"], config["n_latents"], config["n_blocks"]
+        )
+    sys.path.insert(0, paper_code)
+    from ldns.networks import AutoEncoder, CountWrapper  # the paper's code, from its checkout
+
+    # conf/autoencoder-Lorenz_z=8.yaml of mackelab/LDNS: no decoder blocks, 2 linear per MLP.
+    return CountWrapper(
+        AutoEncoder(
+            C_in=config["n_neurons"], C=config["hidden"], C_latent=config["n_latents"],
+            L=config["n_bins"], num_blocks=config["n_blocks"], num_blocks_decoder=0,
+            num_lin_per_mlp=2,
+        )
+    )
+
+
+def _measure(which: str, config: dict, device: str, steps: int, paper_code=None) -> dict:
     from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet, autoencoder_loss
     from ldns_sklearn._backend.device import autocast, make_generator
 
@@ -220,9 +243,7 @@ def _measure(which: str, config: dict, device: str, steps: int) -> dict:
                 smoothness_penalty=SMOOTH,
             )
     else:
-        model = PaperAutoencoder(
-            config["n_neurons"], config["hidden"], config["n_latents"], config["n_blocks"]
-        ).to(dev)
+        model = _paper_network(config, paper_code).to(dev)
         counts_t = counts.transpose(1, 2).contiguous()
 
         def loss_fn():
@@ -260,13 +281,15 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=None, help="override the batch size")
+    parser.add_argument("--paper-code", default=None,
+                        help="a checkout of mackelab/LDNS: measure its own network")
     parser.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args._child:
         which, name = args._child
         config = dict(CONFIGS[name], **({"batch": args.batch} if args.batch else {}))
-        print(json.dumps(_measure(which, config, args.device, args.steps)))
+        print(json.dumps(_measure(which, config, args.device, args.steps, args.paper_code)))
         return
 
     names = list(CONFIGS) if args.config == "all" else [args.config]
@@ -275,9 +298,12 @@ def main() -> None:
         config = dict(CONFIGS[name], **({"batch": args.batch} if args.batch else {}))
         print(f"\n[{name}] {config}")
         results = {}
-        for which, label in (("ours", "ldns_sklearn"), ("paper", "paper (re-implementation)")):
+        paper = "paper (re-implementation)" if args.paper_code is None else "paper (its code)"
+        for which, label in (("ours", "ldns_sklearn"), ("paper", paper)):
             command = [sys.executable, __file__, "--device", args.device, "--steps"]
             command += [str(args.steps), "--_child", which, name]
+            if args.paper_code is not None:
+                command += ["--paper-code", args.paper_code]
             if args.batch:
                 command += ["--batch", str(args.batch)]
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_sampling.py                       # the paper's Lorenz denoiser size
     python benchmarks/bench_sampling.py --n-samples 200 --n-bins 128 --epochs 30   # what fits
     python benchmarks/bench_sampling.py --device cuda
+    python benchmarks/bench_sampling.py --paper-code PATH  # + the paper's denoiser's cost
 
 One :class:`~ldns_sklearn.LatentDiffusion` (default: the paper's Lorenz denoiser size,
 hidden 64, 4 blocks, 8 latents, 256 bins) is trained on Lorenz latents (the three Lorenz
@@ -22,6 +23,13 @@ channels by a fixed orthonormal matrix), then sampled twice in the same run:
 * spike statistics (:func:`ldns_sklearn.metrics.compare_spike_statistics`): latents are
   mapped back to the Lorenz dimensions and through the data set's readout to Poisson counts,
   compared with the real counts, and DDPM with fast.
+
+With ``--paper-code PATH`` (a checkout of ``mackelab/LDNS``; needs ``einops``), the paper's
+own ``Denoiser`` (its Lorenz configuration: same width, blocks and bins; imported from
+there, nothing copied) is timed the same way, untrained (its cost does not depend on its
+weights): the time of its 1000-step DDPM (one evaluation per step; the scheduler's update
+is a few elementwise operations) is estimated from that per-evaluation cost, and set
+against the measured wall time of our fast sampler.
 
 On a small CPU the full size does not fit in minutes: pass smaller ``--n-samples``,
 ``--n-bins``, ``--n-train`` and ``--epochs``; the printed header says what ran.
@@ -73,6 +81,8 @@ def parse_args():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paper-code", default=None,
+                        help="a checkout of mackelab/LDNS: also time its own denoiser")
     return parser.parse_args()
 
 
@@ -111,23 +121,53 @@ def to_counts(Z, data, lift, rng):
 
 
 def per_step_cost(model, batch, n_bins):
-    """Seconds of one denoiser evaluation on ``batch`` trials (median of 3)."""
-    network = model.model_.network.to("cpu" if model.device == "auto" else model.device)
-    device = next(network.parameters()).device
-    z = torch.randn(batch, model.n_latents_, n_bins, device=device)
-    t = torch.full((batch,), 500, device=device)
-    times = []
+    """Seconds of one evaluation of our denoiser on ``batch`` trials."""
+    return _evaluation_costs({"ours": _our_network(model)}, batch, model.n_latents_, n_bins)[
+        "ours"
+    ]
+
+
+def _our_network(model):
+    return model.model_.network.to("cpu" if model.device == "auto" else model.device)
+
+
+def paper_network(args, n_bins):
+    """The paper's own denoiser (from ``--paper-code``), untrained, on our device."""
+    import sys
+
+    sys.path.insert(0, args.paper_code)
+    from ldns.networks import Denoiser  # the paper's code, from its checkout
+
+    torch.manual_seed(args.seed)
+    # conf/diffusion_Lorenz.yaml of mackelab/LDNS: C_in latents, C wide, bidirectional.
+    network = Denoiser(C_in=args.n_latents, C=args.hidden, L=n_bins, num_blocks=args.blocks,
+                       bidirectional=True).eval()
+    device = "cuda" if args.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    return network.to(device)
+
+
+def _evaluation_costs(networks, batch, n_latents, n_bins, repeats=7):
+    """Median seconds of ``network(z, t)`` for each network, timed in turns (so that a
+    machine that speeds up or slows down during the run affects them alike)."""
+    times = {name: [] for name in networks}
+    inputs = {}
     with torch.no_grad():
-        network(z, t)
-        for _ in range(3):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            network(z, t)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        for name, network in networks.items():
+            device = next(network.parameters()).device
+            inputs[name] = (torch.randn(batch, n_latents, n_bins, device=device),
+                            torch.full((batch,), 500, device=device))
+            network(*inputs[name])  # warm-up
+        for _ in range(repeats):
+            for name, network in networks.items():
+                device = inputs[name][0].device
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                network(*inputs[name])
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main():
@@ -187,6 +227,20 @@ def main():
     print(f"\nwall time ddpm (1000 steps): {seconds['ddpm']:.1f} s")
     print(f"wall time {args.fast_sampler} ({args.fast_steps} steps): {seconds['fast']:.1f} s")
     print(f"speed-up: {seconds['ddpm'] / seconds['fast']:.1f}x")
+    if args.paper_code is not None:
+        costs = _evaluation_costs(
+            {"ours": _our_network(model), "paper": paper_network(args, args.n_bins)},
+            batch, args.n_latents, args.n_bins,
+        )
+        paper_ddpm = costs["paper"] * 1000 * n_batches
+        print(f"one evaluation, timed in turns: paper's denoiser (its code) "
+              f"{costs['paper'] * 1e3:.1f} ms, ours {costs['ours'] * 1e3:.1f} ms "
+              f"(ratio {costs['paper'] / costs['ours']:.2f})")
+        print(f"paper's 1000-step DDPM for {args.n_samples} samples ~ {paper_ddpm:.0f} s "
+              "(estimated from that cost)")
+        print(f"speed-up of our {args.fast_sampler} over the paper's DDPM: wall time "
+              f"{paper_ddpm / seconds['fast']:.1f}x; in denoiser evaluations "
+              f"{1000 * costs['paper'] / (args.fast_steps * costs['ours']):.1f}x")
 
     rng = np.random.default_rng(args.seed)
     stats = {"data": latent_statistics(Z)}

@@ -30,7 +30,9 @@ FORMAT_VERSION = 1
 # Bytes of training data hashed at once.
 _HASH_BLOCK_BYTES = 2**20
 
-_NOT_FINGERPRINTED = {"verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start"}
+_NOT_FINGERPRINTED = {
+    "verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start", "torch_compile",
+}
 
 
 def _describe(value):

@@ -26,6 +26,7 @@ TRAINING_CONSTRAINTS = {
     "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     # Checked by resolve_device, which also knows whether CUDA is present.
     "device": "no_validation",
+    "torch_compile": ["boolean"],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -227,6 +228,7 @@ class TorchTrainedMixin(TrialInputMixin):
             early_stopping_patience=self.n_iter_no_change if self.early_stopping else None,
             ema_decay=ema_decay,
             max_loss=max_loss,
+            torch_compile=self.torch_compile,
             verbose=shows_progress(self),
             description=type(self).__name__,
         )

@@ -200,6 +200,13 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         Trials denoised at once by :meth:`sample`; bounds the memory of sampling.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+    torch_compile : bool, default=False
+        Train through :func:`torch.compile` (the first epoch then also compiles). Changes
+        how the training steps run, not what they compute (up to float rounding); not
+        part of a checkpoint's run identity. Off by default: not yet measured on a GPU;
+        on 2 CPU cores (400 trials × 64 bins, 64 wide) compiling took 12–60 s and later
+        epochs were not reliably faster (``benchmarks/bench_compile.py``). Inductor
+        leaves the S4 kernel's complex arithmetic uncompiled (it warns so).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, noise levels, noise and batch order. With an int,
         fitting twice on the CPU gives identical weights.
@@ -311,6 +318,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         checkpoint_every=10,
         sample_batch_size=256,
         device="auto",
+        torch_compile=False,
         random_state=None,
         verbose=False,
     ):
@@ -340,6 +348,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.sample_batch_size = sample_batch_size
         self.device = device
+        self.torch_compile = torch_compile
         self.random_state = random_state
         self.verbose = verbose
 

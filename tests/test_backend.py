@@ -11,6 +11,7 @@ from ldns_sklearn._backend import training
 from ldns_sklearn._backend.device import make_generator, resolve_device, seeded, torch_seed
 from ldns_sklearn._backend.s4 import S4D, vandermonde
 from ldns_sklearn._backend.training import ArrayRows, TrainingConfig, train
+from ldns_sklearn.autoencoder import S4Autoencoder
 
 
 def _direct_convolution(layer: S4D, u: torch.Tensor) -> torch.Tensor:
@@ -216,3 +217,16 @@ def test_training_on_row_readers_is_training_on_tensors():
     weights_rows, history_rows = fit((ArrayRows(x.numpy()), y))
     torch.testing.assert_close(weights_rows, weights_tensors, rtol=0, atol=0)
     assert [h["val_loss"] for h in history_rows] == [h["val_loss"] for h in history_tensors]
+
+
+@pytest.mark.slow  # compiling takes ~45 s on 2 cores
+def test_torch_compile_trains_the_same_model():
+    pytest.importorskip("torch._inductor")
+    X = np.random.default_rng(0).poisson(0.8, size=(16, 12, 5))
+    params = dict(n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2,
+                  batch_size=8, device="cpu", random_state=0)
+    eager = S4Autoencoder(**params).fit(X)
+    compiled = S4Autoencoder(**params, torch_compile=True).fit(X)
+    losses = [record["train_loss"] for record in compiled.history_]
+    np.testing.assert_allclose(losses, [r["train_loss"] for r in eager.history_], rtol=1e-4)
+    np.testing.assert_allclose(compiled.transform(X), eager.transform(X), atol=1e-4)

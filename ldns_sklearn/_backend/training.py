@@ -68,6 +68,9 @@ class TrainingConfig:
     ema_decay: float | None = None
     # An epoch's mean loss above this means training diverged, even if it stays finite.
     max_loss: float | None = None
+    # Train through torch.compile (the model's weights are shared: the fitted network is
+    # the same plain module); off by default until measured on a GPU.
+    torch_compile: bool = False
     verbose: bool = False
     description: str = "training"
 
@@ -285,6 +288,8 @@ def train(
 
     model.to(device)
     net = model if parallel is None else parallel.wrap(model, device)
+    if config.torch_compile:
+        net = torch.compile(net)
     optimizer = torch.optim.AdamW(
         _parameter_groups(model, config.weight_decay), lr=config.learning_rate
     )
