@@ -12,8 +12,8 @@ import numpy as np
 import quantities as pq
 from sklearn.utils import check_random_state
 
-from ._neo import neo_trials
-from ._spike_times import even_spike_positions, random_spike_positions, spike_bins
+from ._neo import as_input_type, neo_trials
+from ._spike_times import spike_bins, spike_positions
 
 
 def keep_recorded_spikes(recorded, counts, observed, bin_size, placement, random_state):
@@ -45,10 +45,7 @@ def keep_recorded_spikes(recorded, counts, observed, bin_size, placement, random
             times = train.magnitude
             bins = spike_bins(times, times.dtype.type(origin), times.dtype.type(1.0 / width))
             keep = trial_observed[np.minimum(bins, n_bins - 1), neuron]
-            if placement == "even":
-                positions = even_spike_positions(drawn[:, neuron], n_bins)
-            else:
-                positions = random_spike_positions(drawn[:, neuron], n_bins, rng)
+            positions = spike_positions(drawn[:, neuron], n_bins, placement, rng)
             merged = np.sort(np.concatenate([times[keep], origin + width * positions]))
             new_train = neo.SpikeTrain(
                 merged, units=units, t_start=train.t_start, t_stop=train.t_stop,
@@ -58,15 +55,4 @@ def keep_recorded_spikes(recorded, counts, observed, bin_size, placement, random
             new_train.annotations = {**train.annotations, "inpainted": True}
             new_trains.append(new_train)
         new_trials.append(new_trains)
-    if input_type == "spiketrains":
-        return new_trials
-    segments = []
-    for index, trains in enumerate(new_trials):
-        segment = neo.Segment(index=index, inpainted=True)
-        segment.spiketrains.extend(trains)
-        segments.append(segment)
-    if input_type == "segments":
-        return segments
-    block = neo.Block(inpainted=True)
-    block.segments.extend(segments)
-    return block
+    return as_input_type(new_trials, input_type, inpainted=True)

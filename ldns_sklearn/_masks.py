@@ -14,10 +14,11 @@ import numpy as np
 
 from ._validation import trial_lengths, valid_bins
 
-__all__ = ["check_observed_bins", "check_observed_neurons", "fill_missing"]
+__all__ = ["as_boolean_mask", "check_observed_bins", "check_observed_neurons", "fill_missing"]
 
 
-def _boolean(mask, name: str) -> np.ndarray:
+def as_boolean_mask(mask, name: str) -> np.ndarray:
+    """``mask`` as booleans: bool, or numbers that are all 0 or 1; a clear error otherwise."""
     array = np.asarray(mask)
     if array.dtype == bool:
         return array
@@ -52,7 +53,7 @@ def check_observed_bins(observed_bins, lengths: np.ndarray, *, name: str = "obse
             raise ValueError(
                 f"{name} holds masks for {len(observed_bins)} trials but there are {n_trials}."
             )
-        masks = [_boolean(mask, f"{name}[{i}]") for i, mask in enumerate(observed_bins)]
+        masks = [as_boolean_mask(mask, f"{name}[{i}]") for i, mask in enumerate(observed_bins)]
         checked = np.zeros((n_trials, n_bins), dtype=bool)
         for i, (mask, length) in enumerate(zip(masks, lengths, strict=True)):
             if mask.shape != (length,):
@@ -61,7 +62,7 @@ def check_observed_bins(observed_bins, lengths: np.ndarray, *, name: str = "obse
                 )
             checked[i, :length] = mask
     else:
-        mask = given = _boolean(observed_bins, name)
+        mask = given = as_boolean_mask(observed_bins, name)
         if mask.ndim == 1 and not ragged:
             mask = np.broadcast_to(mask, (n_trials, mask.shape[0]))
         if mask.shape != (n_trials, n_bins):
@@ -94,7 +95,7 @@ def check_observed_neurons(
     array([[1, 0, 1],
            [1, 0, 1]])
     """
-    mask = given = _boolean(observed_neurons, name)
+    mask = given = as_boolean_mask(observed_neurons, name)
     if mask.ndim == 1:
         mask = np.broadcast_to(mask, (n_trials, mask.shape[0]))
     if mask.shape != (n_trials, n_neurons):

@@ -19,6 +19,7 @@ import quantities as pq
 
 __all__ = [
     "SpikeTrainTable",
+    "as_input_type",
     "check_time_quantity",
     "is_neo_trials",
     "n_trials",
@@ -175,6 +176,34 @@ def neo_trials(X, *, name: str = "X") -> tuple[str, list[list]]:
                 )
         trials.append(trains)
     return input_type, trials
+
+
+def as_input_type(trials: list[list], input_type: str, **annotations):
+    """Trials of :class:`neo.SpikeTrain` in the form :func:`neo_trials` reported: the lists
+    themselves, one ``neo.Segment`` per trial, or a ``neo.Block`` of them; segments and
+    block carry ``annotations``.
+
+    Examples
+    --------
+    >>> import neo, quantities as pq
+    >>> trains = [[neo.SpikeTrain([0.1] * pq.s, t_stop=1 * pq.s)]]
+    >>> block = as_input_type(trains, "block", generated=True)
+    >>> len(block.segments), block.annotations, block.segments[0].index
+    (1, {'generated': True}, 0)
+    """
+    if input_type == "spiketrains":
+        return trials
+    neo = _neo()
+    segments = []
+    for index, trains in enumerate(trials):
+        segment = neo.Segment(index=index, **annotations)
+        segment.spiketrains.extend(trains)
+        segments.append(segment)
+    if input_type == "segments":
+        return segments
+    block = neo.Block(**annotations)
+    block.segments.extend(segments)
+    return block
 
 
 def _is_time(dimensionality) -> bool:

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SPIKE_PLACEMENTS", "even_spike_positions", "random_spike_positions", "spike_bins"]
+__all__ = [
+    "SPIKE_PLACEMENTS",
+    "even_spike_positions",
+    "random_spike_positions",
+    "spike_bins",
+    "spike_positions",
+]
 
 #: How the spikes of a bin can be placed in time.
 SPIKE_PLACEMENTS = ("even", "random")
@@ -68,6 +74,20 @@ def random_spike_positions(per_bin: np.ndarray, n_bins: int, rng) -> np.ndarray:
     # keeps every spike in its bin.
     offsets = offsets[np.lexsort((offsets, group))]
     return group % n_bins + offsets
+
+
+def spike_positions(per_bin: np.ndarray, n_bins: int, placement: str, rng) -> np.ndarray:
+    """Positions placed as ``placement`` says: :func:`even_spike_positions` for
+    ``"even"``, :func:`random_spike_positions` (drawing from ``rng``) for ``"random"``.
+
+    Examples
+    --------
+    >>> spike_positions(np.array([1, 0, 2]), 3, "even", None).tolist()
+    [0.5, 2.333333333333333, 2.6666666666666665]
+    """
+    if placement == "even":
+        return even_spike_positions(per_bin, n_bins)
+    return random_spike_positions(per_bin, n_bins, rng)
 
 
 def spike_bins(times: np.ndarray, origin, reciprocal) -> np.ndarray:

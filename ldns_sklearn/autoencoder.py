@@ -272,8 +272,12 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         check_is_fitted(self)
         return check_trials(Z, name="Z", n_channels=self.n_latents_)
 
-    def _encode(self, padded, lengths):
-        return self.model_.encode(padded, lengths, batch_size=self.batch_size, device=self.device)
+    def _encode(self, padded, lengths, observed=None):
+        """Latents; with ``observed``, the other entries hidden as coordinated dropout does."""
+        return self.model_.encode(
+            padded, lengths, batch_size=self.batch_size, device=self.device,
+            observed=observed, mask_prob=self.mask_prob,
+        )
 
     def _decode(self, padded, lengths):
         return self.model_.decode(padded, lengths, batch_size=self.batch_size, device=self.device)
@@ -431,7 +435,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        padded, lengths = counts, counts.padding
+        lengths, observed = counts.padding, None
         if observed_bins is not None or observed_neurons is not None:
             if self.mask_prob == 0:
                 raise ValueError(
@@ -439,16 +443,14 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                     "saw hidden input and cannot encode a recording with missing bins or "
                     "neurons; refit with mask_prob > 0 (e.g. the default 0.2)."
                 )
-            observed = np.ones(padded.shape, dtype=bool)
+            observed = np.ones(counts.shape, dtype=bool)
             if observed_bins is not None:
                 observed &= check_observed_bins(observed_bins, counts.lengths)[..., None]
             if observed_neurons is not None:
                 observed &= check_observed_neurons(
-                    observed_neurons, len(padded), self.n_neurons_
+                    observed_neurons, len(counts), self.n_neurons_
                 )[:, None, :]
-            # Coordinated dropout's convention: hidden entries 0, the rest scaled up.
-            padded = np.where(observed, padded[:] / (1.0 - self.mask_prob), 0.0)
-        return unpad_trials(self._encode(padded, lengths), lengths, counts.ragged)
+        return unpad_trials(self._encode(counts, lengths, observed), lengths, counts.ragged)
 
     def predict_rates(self, Z):
         """Decode latents into firing rates (expected spike counts per bin).

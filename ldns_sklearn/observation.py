@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._backend.spike_history import fit_spike_history
 from ._estimator import SavableMixin, TrialInputMixin, restore_on_failure
+from ._masks import as_boolean_mask
 from ._sklearn_compat import Interval, fit_context
 from ._validation import (
     check_trials,
@@ -104,12 +105,13 @@ def _recorded(counts, observed, rates, n_neurons: int):
     )
     _check_same_shape(counts, rates)
     ragged = is_ragged(counts)
-    masks = [np.asarray(piece) for piece in observed] if ragged else np.asarray(observed)
+    if ragged:
+        masks = [as_boolean_mask(piece, f"observed[{i}]") for i, piece in enumerate(observed)]
+    else:
+        masks = as_boolean_mask(observed, "observed")
     if ragged and len(masks) != len(counts):
         raise ValueError(f"observed holds {len(masks)} trials but counts hold {len(counts)}.")
     for mask, trial in zip(masks, counts, strict=True) if ragged else [(masks, counts)]:
-        if mask.dtype != bool:
-            raise ValueError("observed must be boolean: True on the entries of counts to keep.")
         if mask.shape != trial.shape:
             raise ValueError(
                 f"observed has shape {mask.shape} where counts have {trial.shape}; it needs "

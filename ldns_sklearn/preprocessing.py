@@ -29,14 +29,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SavableMixin, TrialInputMixin
 from ._inpaint_neo import keep_recorded_spikes
-from ._neo import check_time_quantity, is_neo_trials, neo_trials, read_spiketrains
+from ._neo import (
+    as_input_type,
+    check_time_quantity,
+    is_neo_trials,
+    neo_trials,
+    read_spiketrains,
+)
 from ._sklearn_compat import StrOptions
 from ._spike_times import (
     BIN_TOLERANCE,
     SPIKE_PLACEMENTS,
-    even_spike_positions,
-    random_spike_positions,
     spike_bins,
+    spike_positions,
 )
 from ._validation import check_trials
 
@@ -282,10 +287,7 @@ def _build_trials(counts, width, origin, units, annotations, placement, random_s
     for trial in counts:
         n_bins, n_neurons = trial.shape
         per_bin = np.ascontiguousarray(trial.T).ravel()  # neuron-major, bins in time order
-        if placement == "even":
-            positions = even_spike_positions(per_bin, n_bins)
-        else:
-            positions = random_spike_positions(per_bin, n_bins, rng)
+        positions = spike_positions(per_bin, n_bins, placement, rng)
         times = origin + width * positions
         t_stop = pq.Quantity(origin + n_bins * width, dim)
         # One SpikeTrain per trial, sliced per neuron: Neo's constructor costs ~100 µs
@@ -703,17 +705,6 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             self.spike_placement,
             random_state,
         )
-        if self.input_type_ == "spiketrains":
-            return trials
-        import neo
-
-        segments = []
-        for index, trains in enumerate(trials):
-            segment = neo.Segment(index=index, **_GENERATED, spike_placement=self.spike_placement)
-            segment.spiketrains.extend(trains)
-            segments.append(segment)
-        if self.input_type_ == "segments":
-            return segments
-        block = neo.Block(**_GENERATED, spike_placement=self.spike_placement)
-        block.segments.extend(segments)
-        return block
+        return as_input_type(
+            trials, self.input_type_, **_GENERATED, spike_placement=self.spike_placement
+        )

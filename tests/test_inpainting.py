@@ -244,8 +244,12 @@ def test_observation_models_keep_recorded_counts():
         assert not np.array_equal(drawn[~keep], counts[~keep])
         with pytest.raises(ValueError, match="give both or neither"):
             model.sample(rates, 0, counts=counts)
+        # 0/1 numbers are read as a mask, as everywhere a mask is taken; other values not.
+        np.testing.assert_array_equal(
+            model.sample(rates, 0, counts=counts, observed=keep.astype(int)), drawn
+        )
         with pytest.raises(ValueError, match="boolean"):
-            model.sample(rates, 0, counts=counts, observed=keep.astype(int))
+            model.sample(rates, 0, counts=counts, observed=2 * keep.astype(int))
         with pytest.raises(ValueError, match="shape"):
             model.sample(rates, 0, counts=counts, observed=keep[:, :5])
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout
+from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout, hide
 from .device import autocast, make_generator, resolve_device, seeded
 from .training import ArrayRows, Checkpointing, TrainingConfig, TrainingResult, train
 from .weights import export_weights, load_weights
@@ -92,13 +92,26 @@ class AutoencoderModel:
         self.network.eval()
         return result
 
-    def encode(self, counts, lengths, *, batch_size: int, device: str) -> np.ndarray:
-        """Latents ``(n_trials, n_bins, n_latents)``; zero past each length."""
-        return self._batched(self.network.encode, counts, lengths, batch_size, device)
+    def encode(
+        self, counts, lengths, *, batch_size: int, device: str, observed=None, mask_prob=0.0
+    ) -> np.ndarray:
+        """Latents ``(n_trials, n_bins, n_latents)``; zero past each length.
+
+        With ``observed`` (boolean, like ``counts``) the other entries are hidden from the
+        encoder as coordinated dropout with ``mask_prob`` hides them in training
+        (:func:`~ldns_sklearn._backend.autoencoder_net.hide`).
+        """
+        if observed is None:
+            return self._batched(self.network.encode, lengths, batch_size, device, counts)
+
+        def encode_observed(x, seen, batch_lengths):
+            return self.network.encode(hide(x, 1.0 - seen, mask_prob), batch_lengths)
+
+        return self._batched(encode_observed, lengths, batch_size, device, counts, observed)
 
     def decode(self, latents, lengths, *, batch_size: int, device: str) -> np.ndarray:
         """Rates ``(n_trials, n_bins, n_neurons)`` of padded latents."""
-        return self._batched(self.network.decode, latents, lengths, batch_size, device)
+        return self._batched(self.network.decode, lengths, batch_size, device, latents)
 
     def held_out_rates(
         self, counts, lengths, *, mask_prob: float, batch_size: int, device: str
@@ -123,8 +136,9 @@ class AutoencoderModel:
             )
             yield hidden.numpy().astype(bool), rates
 
-    def _batched(self, function, array, lengths, batch_size, device) -> np.ndarray:
-        """Apply ``function(x, lengths)`` batch by batch without gradients; float64 out.
+    def _batched(self, function, lengths, batch_size, device, *arrays) -> np.ndarray:
+        """Apply ``function(*batches, lengths)`` to batches of ``arrays`` (all indexed by
+        trial) without gradients; float64 out.
 
         Each batch is written into one preallocated output: no list of batches to
         concatenate, whose small blocks would also fragment the heap between the large
@@ -134,15 +148,19 @@ class AutoencoderModel:
         self.network.to(resolved).eval()
         output = None
         with torch.no_grad(), autocast(resolved):
-            for start in range(0, len(array), batch_size):
-                x = torch.as_tensor(array[start : start + batch_size], dtype=torch.float32)
+            for start in range(0, len(arrays[0]), batch_size):
+                batches = [
+                    torch.as_tensor(array[start : start + batch_size], dtype=torch.float32)
+                    .to(resolved)
+                    for array in arrays
+                ]
                 batch_lengths = None
                 if lengths is not None:
                     batch_lengths = torch.as_tensor(lengths[start : start + batch_size])
                     batch_lengths = batch_lengths.to(resolved)
-                y = function(x.to(resolved), batch_lengths).float().cpu().numpy()
+                y = function(*batches, batch_lengths).float().cpu().numpy()
                 if output is None:
-                    output = np.empty((len(array), *y.shape[1:]), dtype=np.float64)
+                    output = np.empty((len(arrays[0]), *y.shape[1:]), dtype=np.float64)
                 output[start : start + len(y)] = y
         return output
 

@@ -30,6 +30,7 @@ __all__ = [
     "S4AutoencoderNet",
     "autoencoder_loss",
     "coordinated_dropout",
+    "hide",
     "length_mask",
 ]
 
@@ -212,7 +213,20 @@ def coordinated_dropout(
     hidden = (
         torch.rand(counts.shape, generator=generator, device=counts.device) < mask_prob
     ).to(counts.dtype)
-    return counts * ((1.0 - hidden) / (1.0 - mask_prob)), hidden
+    return hide(counts, hidden, mask_prob), hidden
+
+
+def hide(counts: torch.Tensor, hidden: torch.Tensor, mask_prob: float) -> torch.Tensor:
+    """Encoder input with the ``hidden`` (0/1) entries hidden as coordinated dropout hides
+    them: 0 there, the other entries scaled by ``1 / (1 - mask_prob)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> hide(torch.tensor([2.0, 3.0]), torch.tensor([0.0, 1.0]), 0.5)
+    tensor([4., 0.])
+    """
+    return counts * ((1.0 - hidden) / (1.0 - mask_prob))
 
 
 def autoencoder_loss(
