@@ -448,9 +448,8 @@ def make_ldns_pipeline(
         Poisson when omitted.
     preset : {"cpu", "paper"}, default="cpu"
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
-        CPU; their samples come within 0.8-1.6x of the real-vs-real floor on four of the
-        paper's five sample statistics of the benchmark data, 2.7-3.1x on the fifth (the
-        population spike-count KL; ``docs/benchmarks.md``).
+        CPU; their samples come within 0.7-1.5x of the real-vs-real floor on all five of
+        the paper's sample statistics on the benchmark's data (``docs/benchmarks.md``).
         ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
         batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs at learning rate 1e-3) —
         for a GPU.

@@ -300,6 +300,47 @@ def test_early_stopping_keeps_the_best_epoch():
         S4Autoencoder(**TINY, early_stopping=True, validation_fraction=0.01).fit(X)
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_rates_are_calibrated_to_each_neurons_spike_count(ragged):
+    X = _counts(n_trials=12, n_bins=16)
+    if ragged:
+        X = [trial[: 10 + i % 6] for i, trial in enumerate(X)]
+    ae = S4Autoencoder(**TINY).fit(X)
+    Z = ae.transform(X)
+    rates = ae.predict_rates(Z)
+    # Over the training trials (their valid bins only), each neuron's rates sum to its count.
+    np.testing.assert_allclose(
+        sum(r.sum(axis=0) for r in rates), sum(x.sum(axis=0) for x in X), rtol=1e-9
+    )
+    assert not np.allclose(ae.rate_gain_, 1.0)
+    # Calibration comes after training and changes nothing else: without it, the same
+    # network's rates differ by the factors alone.
+    raw = clone(ae).set_params(calibrate_rates=False).fit(X)
+    np.testing.assert_array_equal(raw.rate_gain_, np.ones(5))
+    for calibrated, uncalibrated in zip(rates, raw.predict_rates(Z), strict=True):
+        np.testing.assert_allclose(calibrated, uncalibrated * ae.rate_gain_, rtol=1e-12)
+
+
+def test_calibrated_rates_are_unbiased_on_held_out_trials():
+    """A briefly trained network decodes rates ~2x too high; calibrated, its rates of
+    held-out trials match their true rates to within the Poisson noise of the counts the
+    factors were estimated from."""
+    data = make_lorenz_spikes(n_trials=200, n_neurons=16, n_bins=32, random_state=0,
+                              return_spiketrains=False)
+    train, test = data.counts[:100], data.counts[100:]
+    true_totals = data.rates[100:].sum(axis=(0, 1))
+    sizes = dict(n_latents=3, hidden_channels=16, n_blocks=1, max_epochs=3, random_state=0)
+    for calibrate, expect_unbiased in ((True, True), (False, False)):
+        ae = S4Autoencoder(**sizes, calibrate_rates=calibrate).fit(train)
+        totals = ae.predict_rates(ae.transform(test)).sum(axis=(0, 1))
+        # Relative standard error of a Poisson total of n spikes: 1 / sqrt(n).
+        pooled_ok = abs(totals.sum() / true_totals.sum() - 1) < 4 / np.sqrt(train.sum())
+        per_neuron_ok = np.all(
+            np.abs(totals / true_totals - 1) < 5 / np.sqrt(train.sum(axis=(0, 1)))
+        )
+        assert bool(pooled_ok and per_neuron_ok) == expect_unbiased
+
+
 class _RecordingObservation(PoissonObservation):
     def fit(self, counts, rates):
         self.fitted_on_ = (counts, rates)

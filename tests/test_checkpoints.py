@@ -122,3 +122,17 @@ def test_warm_start_continues_the_fitted_network():
     with pytest.raises(ValueError, match="warm_start=True continues the fitted network"):
         ae.set_params(hidden_channels=4).fit(X)
     assert ae.n_iter_ == 6  # the refused fit changed nothing
+
+
+def test_warm_start_recomputes_the_rate_factors():
+    X = np.random.default_rng(0).poisson(1.0, size=(12, 16, 5))
+    ae = S4Autoencoder(**{**AE, "max_epochs": 2}).fit(X)
+    first_gain = ae.rate_gain_
+    ae.set_params(warm_start=True).fit(X)
+    # Training moved the network, so the old factors would no longer make rates match
+    # counts; they are recomputed (or, without calibration, not carried over).
+    assert not np.allclose(ae.rate_gain_, first_gain)
+    rates = ae.predict_rates(ae.transform(X))
+    np.testing.assert_allclose(rates.sum(axis=(0, 1)), X.sum(axis=(0, 1)), rtol=1e-9)
+    ae.set_params(calibrate_rates=False).fit(X)
+    np.testing.assert_array_equal(ae.rate_gain_, np.ones(5))

@@ -617,6 +617,35 @@ def test_a_state_key_that_would_replace_a_method_is_refused(tmp_path):
     _refused_quickly(path, r"no parameter or fitted attribute \['transform'\]")
 
 
+@pytest.mark.parametrize(
+    "gain, match",
+    [(-np.ones(6), "finite positive"), (np.ones(5), r"one factor per neuron \(6\)")],
+)
+def test_tampered_rate_gain_is_refused(lorenz, tmp_path, gain, match):
+    path = tmp_path / "model.npz"
+    save_model(S4Autoencoder(**TINY_AE, random_state=0).fit(lorenz.counts), path)
+    with np.load(path, allow_pickle=False) as archive:
+        document = json.loads(str(archive[HEADER][()]))
+    key = document["estimator"]["state"]["items"]["model_"]["items"]["rate_gain"]["key"]
+    rewrite(path, **{key: gain})
+    _refused_quickly(path, match)
+
+
+def test_an_autoencoder_saved_before_rate_calibration_decodes_as_it_did(lorenz, tmp_path):
+    ae = S4Autoencoder(**TINY_AE, random_state=0, calibrate_rates=False).fit(lorenz.counts)
+    path = tmp_path / "model.npz"
+    save_model(ae, path)
+
+    def drop_rate_gain(document):
+        del document["estimator"]["state"]["items"]["model_"]["items"]["rate_gain"]
+
+    rewrite(path, drop_rate_gain)
+    loaded = load_model(path)
+    Z = ae.transform(lorenz.counts)
+    np.testing.assert_array_equal(loaded.predict_rates(Z), ae.predict_rates(Z))
+    np.testing.assert_array_equal(loaded.rate_gain_, np.ones(6))
+
+
 def test_any_failure_inside_a_tampered_file_is_one_clear_error(tmp_path, pipeline):
     path = tmp_path / "model.npz"
     save_model(pipeline, path)
