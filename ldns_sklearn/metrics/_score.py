@@ -139,8 +139,9 @@ def generation_score(
     roughly -0.7 and -1.5 from one draw of data to the next); ``-2`` means twice as far
     as that, on average over the nine statistics. On Lorenz data
     (``benchmarks/bench_score_scale.py``) a pipeline trained at the default sizes scored
-    -0.77 (a second real data set: -0.85), one trained for a tenth of that -5.3, an
-    untrained one -13.3. It is exactly 0 only for ``generated`` equal to ``real``.
+    -0.81 (a second real data set: -0.85), one trained for a tenth of that -5.3, an
+    untrained one -5.6 (its rates calibrated; -13.3 without). It is exactly 0 only for
+    ``generated`` equal to ``real``.
 
     Discrepancies that are undefined (NaN, e.g. ISI statistics when no neuron fires twice)
     are left out of the mean; a zero floor gives a ratio of 0 if the generated discrepancy
