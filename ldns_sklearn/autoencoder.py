@@ -71,9 +71,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         paper's Lorenz values, and both are data-dependent (the paper's monkey reaches use
         0.001 and 0.2): on sparse, fast-modulated data, weaker penalties
         (``smoothness_penalty=0, l2_penalty=0.001`` on the benchmark's reach data) give
-        rates less flat in time and samples with the right interspike intervals. Choose
-        them with a grid search on :meth:`score`, which rose with them there and not on
-        data they did not help (``docs/benchmarks.md``).
+        rates less flat in time and samples with the right interspike intervals. Compare
+        candidates by :meth:`score`: there it rose with the weaker penalties (0.253 to
+        0.258 bits/spike), on data where they changed nothing it moved by at most 0.001
+        (``docs/benchmarks.md``).
     max_epochs : int, default=100
         Number of passes over the training trials.
     batch_size : int, default=32
@@ -132,12 +133,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
     torch_compile : bool, default=False
-        Train through :func:`torch.compile` (the first epoch then also compiles). Changes
-        how the training steps run, not what they compute (up to float rounding); not
-        part of a checkpoint's run identity. Off by default: not yet measured on a GPU;
-        on 2 CPU cores (400 trials × 64 bins, 64 wide) compiling took 12–60 s and later
-        epochs were not reliably faster (``benchmarks/bench_compile.py``). Inductor
-        leaves the S4 kernel's complex arithmetic uncompiled (it warns so).
+        Train through :func:`torch.compile`: the same computation up to float rounding,
+        and not part of a checkpoint's run identity. Off by default: on 2 CPU cores it
+        did not pay, and it is not yet measured on a GPU (``docs/benchmarks.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout masks and batch order. With an int, fitting
         twice on the CPU gives identical weights.

@@ -201,12 +201,9 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
     torch_compile : bool, default=False
-        Train through :func:`torch.compile` (the first epoch then also compiles). Changes
-        how the training steps run, not what they compute (up to float rounding); not
-        part of a checkpoint's run identity. Off by default: not yet measured on a GPU;
-        on 2 CPU cores (400 trials × 64 bins, 64 wide) compiling took 12–60 s and later
-        epochs were not reliably faster (``benchmarks/bench_compile.py``). Inductor
-        leaves the S4 kernel's complex arithmetic uncompiled (it warns so).
+        Train through :func:`torch.compile`: the same computation up to float rounding,
+        and not part of a checkpoint's run identity. Off by default: on 2 CPU cores it
+        did not pay, and it is not yet measured on a GPU (``docs/benchmarks.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, noise levels, noise and batch order. With an int,
         fitting twice on the CPU gives identical weights.

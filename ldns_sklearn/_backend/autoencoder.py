@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .._validation import valid_bins
 from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout, hide
 from .device import autocast, make_generator, resolve_device, seeded
 from .training import ArrayRows, Checkpointing, TrainingConfig, TrainingResult, train
@@ -141,12 +142,10 @@ class AutoencoderModel:
             batch_lengths = None if lengths is None else lengths[start:stop]
             rates = self.decode(latents[start:stop], batch_lengths, batch_size=batch_size,
                                 device=device)
-            batch_counts = np.asarray(counts[start:stop], dtype=np.float64)
             if batch_lengths is not None:
-                valid = np.arange(rates.shape[1]) < np.asarray(batch_lengths)[:, None]
-                rates *= valid[..., None]
-                batch_counts = batch_counts * valid[..., None]
-            total_counts += batch_counts.sum(axis=(0, 1))
+                # Padded latents decode to rates; padded counts are zeros already.
+                rates *= valid_bins(batch_lengths, rates.shape[1])[..., None]
+            total_counts += np.asarray(counts[start:stop], dtype=np.float64).sum(axis=(0, 1))
             total_rates += rates.sum(axis=(0, 1))
         # A rate that underflowed to 0 everywhere cannot be scaled to its count.
         known = (total_counts > 0) & (total_rates > 0)
