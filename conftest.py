@@ -1,6 +1,7 @@
 """Test-session settings and fixtures shared by the test suite and the doctests."""
 
 import os
+import sys
 
 import pytest
 import torch
@@ -68,3 +69,13 @@ def _doctest_files(request, doctest_namespace):
     # Only the NWB loaders' doctests need the file; writing it costs pynwb's import.
     if request.node.name.startswith("ldns_sklearn.datasets._nwb."):
         doctest_namespace["example_nwb"] = request.getfixturevalue("example_nwb")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    # Doctests and tests of one file share a worker process: figures they leave open
+    # would pile up past matplotlib's 20-figure warning, which the settings make an error.
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")

@@ -31,7 +31,7 @@ import torch
 from ldns_sklearn import make_ldns_pipeline
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import DISCREPANCIES, compare_spike_statistics, generation_score
-from ldns_sklearn.metrics._score import generation_report
+from ldns_sklearn.metrics._score import statistics_report
 
 SHORT = {"population_spike_count_kl": "KL", "pairwise_correlation_rmse": "corr",
          "mean_rate_rmse": "rate", "mean_isi_rmse": "mISI", "std_isi_rmse": "sISI",
@@ -41,7 +41,7 @@ PAPER = DISCREPANCIES[:5]
 
 
 def report(label, real, generated):
-    measured = generation_report(real, generated)
+    measured = statistics_report(real, generated)
     score, ratios = measured.score, measured.ratios
     assert score == generation_score(real, generated)
     floor = compare_spike_statistics(real[0::2], real[1::2])

@@ -8,7 +8,7 @@ live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
 from ._version import __version__
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
-from .observation import AutoregressiveObservation, PoissonObservation
+from .observation import AutoregressiveObservation, PoissonObservation, RenewalObservation
 from .persistence import load_model, save_model
 from .pipeline import LDNSPipeline, make_ldns_pipeline
 from .preprocessing import SpikeTrainBinner, counts_to_spiketrains, spiketrains_to_counts
@@ -18,6 +18,7 @@ __all__ = [
     "LDNSPipeline",
     "LatentDiffusion",
     "PoissonObservation",
+    "RenewalObservation",
     "S4Autoencoder",
     "SpikeTrainBinner",
     "__version__",

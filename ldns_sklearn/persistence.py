@@ -41,7 +41,7 @@ from ._safe_format import (
 from ._version import __version__
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
-from .observation import AutoregressiveObservation, PoissonObservation
+from .observation import AutoregressiveObservation, PoissonObservation, RenewalObservation
 from .pipeline import LDNSPipeline
 from .preprocessing import SpikeTrainBinner
 
@@ -97,6 +97,11 @@ _REGISTRY = {
     "ldns_sklearn.observation.AutoregressiveObservation": _Saved(
         AutoregressiveObservation,
         ("n_neurons_", "rate_gain_", "bias_", "history_weights_", "max_count_", "n_iter_"),
+    ),
+    "ldns_sklearn.observation.RenewalObservation": _Saved(
+        RenewalObservation,
+        ("n_neurons_", "history_", "recovery_", "dispersion_", "max_count_", "rate_gain_",
+         "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_"),
     ),
     "ldns_sklearn.pipeline.LDNSPipeline": _Saved(LDNSPipeline, ()),
     "sklearn.preprocessing.StandardScaler": _Saved(

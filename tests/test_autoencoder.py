@@ -18,7 +18,7 @@ from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet, autoencoder_
 from ldns_sklearn._backend.device import make_generator, seeded
 from ldns_sklearn.autoencoder import S4Autoencoder
 from ldns_sklearn.datasets import make_lorenz_spikes
-from ldns_sklearn.observation import PoissonObservation
+from ldns_sklearn.observation import PoissonObservation, RenewalObservation
 
 TINY = dict(
     n_latents=2,
@@ -165,7 +165,7 @@ def test_fit_transform_shapes_and_history(fitted):
     assert all(np.isfinite(h["train_loss"]) for h in ae.history_)
     rates = ae.predict_rates(Z)
     assert rates.shape == X.shape and np.all(rates > 0)
-    assert isinstance(ae.observation_, PoissonObservation)
+    assert isinstance(ae.observation_, RenewalObservation)
 
 
 @pytest.mark.parametrize("ragged", [False, True])

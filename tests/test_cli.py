@@ -88,6 +88,34 @@ def test_evaluate_prints_every_statistic_its_floor_and_the_score(model_file, cou
         generated, floor, ratio = line.split()[1:]
         assert float(generated) >= 0 and float(floor) > 0 and ratio.endswith("×")
     assert "generation score: -" in out
+    assert "two-sample test: a classifier tells generated from real trials" in out
+    assert "memorisation check" not in out
+
+
+def test_evaluate_checks_memorisation_against_the_training_recording(model_file, counts_file,
+                                                                     tmp_path, capsys):
+    with np.load(counts_file) as archive:
+        training = tmp_path / "training.npz"
+        np.savez(training, counts=archive["counts"][:12])
+    assert run("evaluate", model_file, counts_file, "--training", training, "--seed", 0,
+               "-q") == 0
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("memorisation check: "))
+    assert "closer to a training trial than 5% of held-out ones" in line
+
+
+def test_fit_with_another_observation_model(counts_file, tmp_path):
+    path = tmp_path / "poisson.npz"
+    assert run("fit", counts_file, "-o", path, "--observation", "poisson", *TINY) == 0
+    assert type(load_model(path).named_steps["ae"].observation_).__name__ == (
+        "PoissonObservation"
+    )
+    path = tmp_path / "glm.npz"
+    assert run("fit", counts_file, "-o", path, "--observation", "glm", "--spike-history", 3,
+               *TINY) == 0
+    assert load_model(path).named_steps["ae"].observation_.history == 3
+    assert run("fit", counts_file, "-o", tmp_path / "x.npz", "--observation", "poisson",
+               "--spike-history", 3, *TINY) == 1
 
 
 def test_fit_conditional_on_nwb_and_sample_with_conditions(tmp_path):

@@ -13,6 +13,7 @@ from ldns_sklearn import (
     LatentDiffusion,
     LDNSPipeline,
     PoissonObservation,
+    RenewalObservation,
     S4Autoencoder,
     make_ldns_pipeline,
 )
@@ -237,7 +238,8 @@ def test_observation_models_keep_recorded_counts():
     keep = np.zeros(counts.shape, dtype=bool)
     keep[:, :10] = True
     keep[..., 0] = True
-    for model in (PoissonObservation(), AutoregressiveObservation(history=3)):
+    for model in (PoissonObservation(), AutoregressiveObservation(history=3),
+                  RenewalObservation(history=3, random_state=0)):
         model.fit(counts, rates)
         drawn = model.sample(rates, 0, counts=counts, observed=keep)
         np.testing.assert_array_equal(drawn[keep], counts[keep])

@@ -8,8 +8,9 @@ import pytest
 from sklearn.base import clone
 
 from ldns_sklearn import LatentDiffusion, LDNSPipeline, S4Autoencoder
+from ldns_sklearn import observation as observation_module
 from ldns_sklearn._validation import PaddedTrials, check_trials
-from ldns_sklearn.observation import AutoregressiveObservation
+from ldns_sklearn.observation import AutoregressiveObservation, RenewalObservation
 
 TINY_AE = dict(
     n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2, batch_size=8,
@@ -67,9 +68,11 @@ def test_fitting_a_memmap_never_loads_it_whole(tmp_path):
     X = np.random.default_rng(0).poisson(0.5, size=(4000, 64, 32)).astype(np.float32)
     on_disk = _on_disk(tmp_path, X)
     del X
+    # The autoencoder's own path; the default observation model is fitted on a sample of
+    # the trials (bounded whatever the data's size: the test below).
     ae = S4Autoencoder(
         n_latents=2, hidden_channels=4, n_blocks=1, state_size=4, max_epochs=1,
-        batch_size=64, device="cpu", random_state=0,
+        batch_size=64, device="cpu", random_state=0, observation="poisson",
     )
     # Modules that a first fit imports lazily would count too: import them first.
     clone(ae).fit(_counts())
@@ -81,6 +84,26 @@ def test_fitting_a_memmap_never_loads_it_whole(tmp_path):
         tracemalloc.stop()
     # A single copy of the data (let alone one in float64) would be 32 MB or more.
     assert peak < on_disk.nbytes / 4, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_the_observation_model_is_fitted_on_a_bounded_sample_of_trials(monkeypatch):
+    seen = []
+    original = RenewalObservation.fit
+
+    def recording(self, counts, rates):
+        seen.append(np.shape(counts))
+        return original(self, counts, rates)
+
+    monkeypatch.setattr(RenewalObservation, "fit", recording)
+    X = _counts(n_trials=60)
+    monkeypatch.setattr(observation_module, "OBSERVATION_ENTRIES", 20 * 16 * 5)
+    monkeypatch.setattr(observation_module, "OBSERVATION_MIN_TRIALS", 10)
+    S4Autoencoder(**TINY_AE).fit(X)
+    assert seen == [(20, 16, 5)]  # the trials whose entries fit in the budget
+    seen.clear()
+    monkeypatch.setattr(observation_module, "OBSERVATION_MIN_TRIALS", 30)
+    S4Autoencoder(**TINY_AE).fit(X)
+    assert seen == [(30, 16, 5)]  # but never fewer than the minimum
 
 
 def test_bad_counts_on_disk_are_named_like_bad_counts_in_memory(tmp_path):

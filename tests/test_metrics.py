@@ -18,6 +18,7 @@ from ldns_sklearn.metrics import (
     PEARSON_RS,
     _accumulator,
     auto_correlation_rmse,
+    classifier_two_sample_test,
     compare_spike_statistics,
     cross_correlation_rmse,
     fano_factor_rmse,
@@ -436,12 +437,15 @@ def test_multimetric_scorer_samples_once_and_warns_once(poisson_trials):
     assert len(one_sided) == 1
     assert "mean ISI" in str(one_sided[0].message)
     assert "ISI standard deviation" in str(one_sided[0].message)
-    assert list(values) == ["generation_score", *DISCREPANCIES]
+    assert list(values) == ["generation_score", *DISCREPANCIES, "two_sample_accuracy"]
     generated = original(len(real), random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert values["generation_score"] == generation_score(real, generated)
         assert values["mean_rate_rmse"] == -mean_rate_rmse(real, generated)
+        assert values["two_sample_accuracy"] == -classifier_two_sample_test(
+            real, generated, random_state=0
+        ).accuracy
 
 
 def test_multimetric_scorer_fills_grid_search_results(poisson_trials):

@@ -23,7 +23,10 @@ from sklearn.utils.validation import check_is_fitted
 from ldns_sklearn.autoencoder import S4Autoencoder
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.diffusion import LatentDiffusion
-from ldns_sklearn.observation import AutoregressiveObservation, PoissonObservation
+from ldns_sklearn.observation import (
+    AutoregressiveObservation,
+    RenewalObservation,
+)
 from ldns_sklearn.persistence import FORMAT_VERSION, load_model, save_model
 from ldns_sklearn.pipeline import LDNSPipeline, make_ldns_pipeline
 from ldns_sklearn.preprocessing import SpikeTrainBinner
@@ -121,7 +124,7 @@ def test_autoencoder_on_counts_round_trips(lorenz, tmp_path):
         loaded.inverse_transform(Z, random_state=0), ae.inverse_transform(Z, random_state=0)
     )
     assert loaded.score(X) == ae.score(X)
-    assert isinstance(loaded.observation_, PoissonObservation)
+    assert isinstance(loaded.observation_, RenewalObservation)
 
 
 def test_autoencoder_on_neo_keeps_its_binner(lorenz, tmp_path):
@@ -246,6 +249,7 @@ def test_trained_estimators_report_their_input_width(lorenz, pipeline):
     [
         S4Autoencoder(n_latents=3, observation=AutoregressiveObservation(history=4)),
         S4Autoencoder(observation="poisson", bin_size=2 * pq.ms, device="cpu"),
+        S4Autoencoder(observation=RenewalObservation(history=5, n_factors=2, random_state=1)),
         LatentDiffusion(sampler="ddim", eta=0.5, ema_decay=None),
         SpikeTrainBinner(bin_size=10 * pq.ms),
         make_ldns_pipeline(n_latents=4, random_state=3),

@@ -20,7 +20,7 @@ from ldns_sklearn import (
 )
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import generation_score, make_generation_scorer
-from ldns_sklearn.observation import AutoregressiveObservation
+from ldns_sklearn.observation import AutoregressiveObservation, RenewalObservation
 
 TINY_AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8)
 TINY_DM = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5)
@@ -212,3 +212,31 @@ def test_verbose_pipeline_shows_every_steps_progress_per_batch(capsys):
     # The steps' own parameters are left as the user set them.
     assert pipe.named_steps["ae"].verbose is False
     assert quiet.get_params()["ae__verbose"] is False
+
+
+def test_the_observation_model_is_calibrated_on_generated_rates(lorenz, monkeypatch):
+    calls = []
+    original = RenewalObservation.calibrate
+
+    def recording(self, counts, rates):
+        calls.append((np.shape(counts), np.shape(rates)))
+        return original(self, counts, rates)
+
+    monkeypatch.setattr(RenewalObservation, "calibrate", recording)
+    angle = np.linspace(0, 2 * np.pi, len(lorenz.counts), endpoint=False)
+    y = np.column_stack([np.cos(angle), np.sin(angle)])
+    tiny_pipeline().fit(lorenz.spiketrains, y)
+    # The binned training trials against one generated trial per training condition.
+    assert calls == [((24, 20, 6), (24, 20, 6))]
+    calls.clear()
+    poisson = tiny_pipeline().set_params(ae__observation="poisson").fit(lorenz.spiketrains)
+    assert calls == [] and poisson.sample(2, random_state=0)
+
+
+def test_score_report_adds_single_trial_checks(fitted_on_neo, lorenz):
+    X, training = lorenz.spiketrains[:10], lorenz.spiketrains[10:]
+    report = fitted_on_neo.score_report(X, training=training)
+    assert report.score == fitted_on_neo.score(X)
+    assert report.two_sample.n_real == 10 and report.two_sample.n_generated == 10
+    assert report.memorisation.generated_distances.shape == (10,)
+    assert fitted_on_neo.score_report(X, two_sample=False).two_sample is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from pathlib import Path
@@ -13,9 +14,7 @@ from .._backend.distributed import is_main_process, process_group_from_environme
 from .._files import check_writable, replacing
 from ..datasets import save_nwb_trials
 from ..metrics import DISCREPANCIES
-from ..metrics._checks import check_pair
-from ..metrics._score import generation_report
-from ..observation import AutoregressiveObservation
+from ..observation import AutoregressiveObservation, RenewalObservation
 from ..persistence import load_model, save_model
 from ..pipeline import LDNSPipeline, make_ldns_pipeline
 from ..preprocessing import SpikeTrainBinner, counts_to_spiketrains
@@ -93,11 +92,22 @@ def fit(args) -> None:
         _fit(args)
 
 
+def _observation(args):
+    """The observation model that --observation and --spike-history ask for."""
+    if args.observation == "poisson":
+        if args.spike_history is not None:
+            raise ValueError("--spike-history needs --observation renewal or glm, not poisson.")
+        return "poisson"
+    if args.observation == "glm":
+        return AutoregressiveObservation(
+            **({} if args.spike_history is None else {"history": args.spike_history})
+        )
+    return RenewalObservation(history=args.spike_history)
+
+
 def _fit(args) -> None:
     _check_output(args.output, args.overwrite)
-    observation = None
-    if args.spike_history is not None:
-        observation = AutoregressiveObservation(history=args.spike_history)
+    observation = _observation(args)
     pipe = make_ldns_pipeline(
         bin_size=bin_size(args),
         n_latents=args.n_latents,
@@ -171,12 +181,14 @@ def sample(args) -> None:
 def evaluate(args) -> None:
     pipe = _load_pipeline(args)
     recording = read_recording(args)
+    training = None
+    if args.training is not None:
+        training = read_recording(argparse.Namespace(**{**vars(args), "data": args.training}))
     _say(args, f"Generating {recording.shape} and comparing them with {args.data} ...")
-    real, generated = pipe.real_and_generated_counts(
-        recording.X, recording.y, random_state=args.seed
+    report = pipe.score_report(
+        recording.X, recording.y, training=None if training is None else training.X,
+        random_state=args.seed,
     )
-    real, generated, _ = check_pair(real, generated)
-    report = generation_report(real, generated)
     width = max(len(name) for name in DISCREPANCIES)
     print(f"{'statistic':<{width}}  {'generated':>10}  {'real floor':>10}  {'ratio':>7}")
     for name in DISCREPANCIES:
@@ -190,3 +202,18 @@ def evaluate(args) -> None:
         "as a second recording of this size, -2 twice as far; the KL's ratio is of its "
         "square root)"
     )
+    test = report.two_sample
+    telling = ", ".join(f"{name} (AUC {auc:.2f})" for name, auc in test.most_telling[:3])
+    print(
+        f"two-sample test: a classifier tells generated from real trials with accuracy "
+        f"{test.accuracy:.3f} (95% interval {test.interval[0]:.3f}-{test.interval[1]:.3f}; "
+        f"0.5 = it cannot, p = {test.p_value:.2g}); most telling: {telling}"
+    )
+    if report.memorisation is not None:
+        check = report.memorisation
+        verdict = "passed" if check.passed else "FAILED: generated trials copy training ones"
+        print(
+            f"memorisation check: {verdict} ({check.fraction_closer:.1%} of generated trials "
+            f"closer to a training trial than {check.quantile:.0%} of held-out ones, "
+            f"p = {check.p_value:.2g}; median distance ratio {check.distance_ratio:.2f})"
+        )

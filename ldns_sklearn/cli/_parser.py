@@ -121,9 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
         "sizes; for a GPU, hours on a CPU).",
     )
     model.add_argument(
+        "--observation", choices=("renewal", "poisson", "glm"), default="renewal",
+        help="how spikes are drawn from decoded rates: renewal (default: each neuron's "
+        "refractoriness, regularity and bursting, and synchrony the rates miss; "
+        "RenewalObservation), poisson, or glm (the LDNS paper's spike-history GLM, "
+        "AutoregressiveObservation).",
+    )
+    model.add_argument(
         "--spike-history", type=int, metavar="BINS",
-        help="observation model with this many bins of spike history "
-        "(AutoregressiveObservation); Poisson by default.",
+        help="bins of spike history of the renewal or glm observation model (default: "
+        "chosen from the data for renewal, 20 for glm).",
     )
     model.add_argument(
         "--set", action="append", default=[], metavar="PARAM=VALUE", dest="params",
@@ -170,10 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
         "statistics, its discrepancy to DATA, the real-vs-real floor (the discrepancy between\n"
         "DATA's even and odd trials, scaled to DATA's size) and their ratio, then the\n"
         "generation score (the mean ratio, negated: about -1 is as close as a second\n"
-        "recording). Read DATA with the options the model was fitted with.",
+        "recording), the accuracy of a classifier telling generated from real trials\n"
+        "(0.5: it cannot) and, with --training, whether generated trials copy training\n"
+        "ones. Read DATA with the options the model was fitted with.",
         epilog=DATA_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     evaluate.add_argument("model", metavar="MODEL", help="a model saved by `ldns-sklearn fit`.")
+    evaluate.add_argument(
+        "--training", metavar="FILE",
+        help="the recording the model was fitted on (read like DATA): check that generated "
+        "trials are no closer to its trials than DATA's trials are (memorisation).",
+    )
     _add_data_options(evaluate)
     _add_run_options(evaluate)
     return parser

@@ -48,8 +48,11 @@ are per bin and in bins. A bare number is refused, as ``SpikeTrainBinner`` refus
 The module is a package split by concern, like ``sklearn.metrics``: input checks
 (``_checks``), the streaming sums (``_accumulator``), statistics (``_statistics``),
 comparisons (``_compare``, ``_compare_temporal``; the lag products in ``_temporal``), the
-combined score (``_score``), scorers (``_scorer``) and the behaviour checks of conditional
-samples (``_behaviour``: is the requested velocity or condition decodable from them?).
+combined score (``_score``), the report of everything (``_report``), scorers
+(``_scorer``), the behaviour checks of conditional samples (``_behaviour``: is the
+requested velocity or condition decodable from them?) and the checks of single trials
+(``_two_sample``: can a classifier tell generated trials from real ones; are generated
+trials copies of training trials?).
 """
 
 from ._behaviour import behaviour_decoding_r2, condition_decoding_accuracy
@@ -69,26 +72,32 @@ from ._compare_temporal import (
     fano_factor_rmse,
     psth_rmse,
 )
+from ._report import generation_report
 from ._score import generation_score
 from ._scorer import make_generation_scorer
 from ._statistics import spike_statistics
+from ._two_sample import classifier_two_sample_test, memorisation_check, trial_features
 
 __all__ = [
     "DISCREPANCIES",
     "PEARSON_RS",
     "auto_correlation_rmse",
     "behaviour_decoding_r2",
+    "classifier_two_sample_test",
     "compare_spike_statistics",
     "condition_decoding_accuracy",
     "cross_correlation_rmse",
     "fano_factor_rmse",
+    "generation_report",
     "generation_score",
     "make_generation_scorer",
     "mean_isi_rmse",
     "mean_rate_rmse",
+    "memorisation_check",
     "pairwise_correlation_rmse",
     "population_spike_count_kl",
     "psth_rmse",
     "spike_statistics",
     "std_isi_rmse",
+    "trial_features",
 ]

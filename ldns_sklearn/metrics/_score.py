@@ -33,16 +33,18 @@ def _relative(value, reference):
 
 
 class GenerationReport(NamedTuple):
-    """What :func:`generation_report` measured (see there)."""
+    """What :func:`~ldns_sklearn.metrics.generation_report` measured (see there)."""
 
     score: float
     ratios: dict
     results: dict
     floor: dict
     one_sided: dict
+    two_sample: object = None
+    memorisation: object = None
 
 
-def generation_report(
+def statistics_report(
     real,
     generated,
     *,
@@ -52,7 +54,7 @@ def generation_report(
     max_lag=None,
     n_groups=DEFAULT_N_GROUPS,
 ):
-    """The :class:`GenerationReport` of validated counts.
+    """The spike statistics of a :class:`GenerationReport` of validated counts.
 
     ``ratios`` maps each defined discrepancy to its ratio to the floor (the KL through its
     square root), the terms the score averages; ``results`` is
@@ -193,7 +195,7 @@ def generation_score(
     True
     """
     real, generated, _ = check_pair(real, generated, bin_size)
-    report = generation_report(
+    report = statistics_report(
         real,
         generated,
         min_isis=min_isis,

@@ -8,9 +8,12 @@ from .._neo import is_neo_trials, n_trials
 from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._checks import check_pair
 from ._compare import DISCREPANCIES, PEARSON_RS, discrepancies, summed_pair, warn_one_sided
-from ._score import generation_report
+from ._score import statistics_report
+from ._two_sample import classifier_two_sample_test
 
-METRICS = ("generation_score", *DISCREPANCIES, *PEARSON_RS)
+# The classifier two-sample test's accuracy, negated like the discrepancies (0.5 is best).
+TWO_SAMPLE = "two_sample_accuracy"
+METRICS = ("generation_score", *DISCREPANCIES, *PEARSON_RS, TWO_SAMPLE)
 
 
 def real_and_generated(estimator, X, y=None, *, n_samples=None, random_state=None):
@@ -60,7 +63,7 @@ class _GenerationScorer:
         real, generated, _ = check_pair(real, generated)
         names = [self.metric] if isinstance(self.metric, str) else list(self.metric)
         if "generation_score" in names:
-            report = generation_report(real, generated)
+            report = statistics_report(real, generated)
             score, results, one_sided = report.score, report.results, report.one_sided
         else:
             one_sided = {}
@@ -74,6 +77,10 @@ class _GenerationScorer:
             **{name: -results[name] for name in DISCREPANCIES},
             **{name: results[name] for name in PEARSON_RS},
         }
+        if TWO_SAMPLE in names:
+            values[TWO_SAMPLE] = -classifier_two_sample_test(
+                real, generated, random_state=self.random_state
+            ).accuracy
         if isinstance(self.metric, str):
             return values[self.metric]
         return {name: values[name] for name in names}
@@ -81,7 +88,7 @@ class _GenerationScorer:
 
 def _check_metric(metric):
     if metric == "all":
-        return ("generation_score", *DISCREPANCIES)
+        return ("generation_score", *DISCREPANCIES, TWO_SAMPLE)
     if isinstance(metric, str):
         return metric
     names = tuple(metric)
@@ -116,12 +123,16 @@ def make_generation_scorer(metric="generation_score", n_samples=None, random_sta
     Parameters
     ----------
     metric : str or list of str, default="generation_score"
-        ``"generation_score"`` (see :func:`generation_score`) or a key of
-        :func:`compare_spike_statistics`. Discrepancies (lower is better) are negated so
-        that, as scikit-learn expects, a higher score is always better. A list of names,
-        or ``"all"`` (the combined score and the nine discrepancies), makes a multimetric
-        scorer returning a dict: one sampling per candidate and fold, every statistic in
-        ``cv_results_`` (pass ``refit=`` one of the names to ``GridSearchCV``).
+        ``"generation_score"`` (see :func:`generation_score`), a key of
+        :func:`compare_spike_statistics`, or ``"two_sample_accuracy"`` (the accuracy of
+        :func:`classifier_two_sample_test`, a few seconds per call). Discrepancies and
+        the accuracy (lower is better; 0.5 for the accuracy) are negated so that, as
+        scikit-learn expects, a higher score is always better. A list of names, or
+        ``"all"`` (the combined score, the nine discrepancies and the two-sample
+        accuracy), makes a multimetric scorer returning a dict: one sampling per
+        candidate and fold, every measure in ``cv_results_`` (pass ``refit=`` one of the
+        names to ``GridSearchCV``). The memorisation check (:func:`memorisation_check`)
+        is no scorer: it needs the training trials, which a scorer never sees.
     n_samples : int, default=None
         Number of trials to generate; None generates as many as X holds.
     random_state : int, RandomState instance or None, default=None

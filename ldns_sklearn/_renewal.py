@@ -1,0 +1,683 @@
+"""The spiking model of :class:`~ldns_sklearn.RenewalObservation` (NumPy only).
+
+Each neuron is a discrete-time *inhomogeneous Markov interval* process (Kass & Ventura
+2001): its expected count in bin ``t`` is ``lam_t = rho_t * q[d_t]``, where ``d_t`` is the
+number of bins since its last spike (the state; ``q[d]`` its recovery, ``q = 1`` once
+recovered, ``d > history``) and ``rho_t`` the drive. The count is
+``min(Poisson(lam_t), 1 + G, cap)`` with ``P(G >= j) = beta**j``: ``beta = 1`` leaves
+Poisson counts, ``beta = 0`` allows one spike per bin.
+
+The drive is not a fitted function of the decoded rate ``r_t``. It is solved bin by bin
+so that the count *expected given the rate path* is exactly ``r_t``: a filter carries the
+distribution ``pi_t`` of the state forward (what the rates so far imply, not what was
+drawn) and ``rho_t`` solves ``sum_d pi_t[d] E[count | rho_t q[d]] = r_t``. So the decoded
+rates keep their meaning, spike history only rearranges spikes in time, and shared rate
+fluctuations pass to the counts unamplified (a fitted gain on the rate, as in the paper's
+spike-history GLM, amplifies them; its summed history filter also damps slow ones).
+
+Optionally, shared fluctuations that the rates miss multiply every neuron's ``lam`` by
+``exp(L @ eta_t)`` scaled to mean 1, with ``eta`` independent unit-variance AR(2)
+processes, Gaussian or two-state: zero-lag synchrony and fast population rhythms that
+smooth latents cannot carry.
+
+The filter runs in float32 over blocks of trials, all neurons and states at once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import gammainc, ndtri
+from scipy.stats import multivariate_normal
+
+__all__ = [
+    "RenewalFit",
+    "draw",
+    "fit_fluctuations",
+    "fit_renewal",
+    "log_likelihood",
+]
+
+# Newton steps solving the drive in each bin (warm-started from the previous bin): this
+# many for every entry, then up to the maximum for those not yet within the tolerance.
+_NEWTON_STEPS = 3
+_MAX_NEWTON_STEPS = 50
+_RELATIVE_TOLERANCE = 1e-4
+_FILTER_DTYPE = np.float32
+_TINY = float(np.finfo(_FILTER_DTYPE).tiny)
+_MAX_LOG_STEP = 3.0
+# Largest drive relative to the rate: where the state distribution says a neuron is almost
+# surely refractory, no finite drive reaches the rate, and the drive stops growing here.
+_MAX_DRIVE_RATIO = 1e3
+# Numbers in each state-distribution array of a block of trials run together (8 MB).
+_BLOCK_ENTRIES = 1 << 20
+# Smallest rate the filter solves for: a softplus never returns 0, but it can underflow.
+_MIN_RATE = 1e-12
+# Counts whose Poisson tail probability is below this are not summed, at a drive this many
+# times the largest rate (a drive above the rate makes up for refractory states; in the
+# fitted models it stayed within a few times the rate).
+_TAIL_EPS = 1e-12
+_DRIVE_HEADROOM = 20.0
+# Lags of the cross-covariances that identify the shared fluctuations' time course.
+_FLUCTUATION_LAGS = 3
+# A factor is kept when its eigenvalue exceeds this multiple of the largest eigenvalue of
+# the same matrix between two simulations of the model without factors (sampling noise).
+_FACTOR_MARGIN = 2.0
+_CALIBRATION_ROUNDS = 3
+# Shapes a factor may take besides Gaussian, tried in turn (p: a two-state process on in
+# a fraction p of bins; in both orientations), keeping the one whose draws come closest
+# to the recorded population-count distribution and pairwise correlations.
+_FACTOR_SPARSITIES = (0.5, 0.3, 0.15, 0.05)
+# Most trials of rates drawn from while fitting the fluctuations (a sample of the others):
+# every draw runs the filter over them, and these statistics settle well before.
+_FLUCTUATION_TRIALS = 300
+# history=None: the 95th percentile of the intervals between spikes, in this range of bins
+# (the recovery of most intervals is fitted; longer ones end at the recovered hazard).
+_HISTORY_QUANTILE = 0.95
+_HISTORY_RANGE = (10, 60)
+# Fewest neurons whose cross-covariances are factored: with fewer, the largest eigenvalue
+# of sampling noise is too erratic a threshold.
+_MIN_FACTOR_NEURONS = 8
+# Largest lag-1 autocorrelation of a kept factor (see fit_fluctuations).
+_MAX_FACTOR_ACF = 0.5
+
+
+class RenewalFit(NamedTuple):
+    """Fitted parameters (arrays; see the module docstring)."""
+
+    recovery: np.ndarray  # (n_neurons, history + 1); the last column is 1
+    dispersion: np.ndarray  # (n_neurons,) beta
+    max_count: np.ndarray  # (n_neurons,) int cap
+    gain: np.ndarray  # (n_neurons,) rate factor that keeps mean rates with fluctuations
+    loadings: np.ndarray  # (n_neurons, n_factors)
+    ar: np.ndarray  # (n_factors, 2) AR(2) coefficients of each factor's Gaussian path
+    sparsity: np.ndarray  # (n_factors,) 0: Gaussian factor; p: on in a fraction p of bins
+
+
+# ------------------------------------------------------------------------- count model
+
+
+def count_weights(dispersion, max_count, lam_max):
+    """``w[n, k - 1] = beta_n**(k - 1)`` for ``1 <= k <= cap_n`` (0 above the cap): the
+    weights of ``P(Poisson >= k)`` in ``E[count]``, up to the largest count whose Poisson
+    tail at ``lam_max`` is not negligible."""
+    largest, cap_max = 1, int(np.max(max_count))
+    while largest < cap_max and gammainc(largest + 1, lam_max) >= _TAIL_EPS:
+        largest += 1
+    k = np.arange(1, largest + 1)
+    with np.errstate(divide="ignore"):  # 0**0 = 1 is what a count of one needs
+        weights = dispersion[:, None] ** (k - 1)[None, :]
+    return np.where(k[None, :] <= max_count[:, None], weights, 0.0)
+
+
+def count_moments(lam, weights):
+    """``E[count]`` and its derivative in ``lam`` ``(..., S)``, with ``P(count >= k) =
+    P(Poisson(lam) >= k) * weights[..., k - 1]`` (rows of :func:`count_weights`)."""
+    pmf = np.exp(-lam)
+    # k = 1, whose weight is 1 for every neuron.
+    mean = 1.0 - pmf
+    slope = pmf.copy()
+    cdf = pmf
+    for k in range(2, weights.shape[1] + 1):
+        pmf = pmf * lam / (k - 1)
+        cdf = cdf + pmf
+        weight = weights[..., k - 1, None]
+        mean += weight * (1.0 - cdf)
+        slope += weight * pmf
+    return mean, slope
+
+
+def draw_counts(rng, lam, beta, cap):
+    """Counts ``min(Poisson(lam), 1 + G, cap)`` with ``P(G >= j) = beta**j``."""
+    counts = rng.poisson(lam)
+    if np.any(beta < 1):
+        # Geometric(p) counts trials up to the first success: P(geometric - 1 >= j) = beta**j.
+        extra = rng.geometric(np.clip(1.0 - np.broadcast_to(beta, lam.shape), 1e-300, 1.0))
+        counts = np.minimum(counts, extra)
+    return np.minimum(counts, cap).astype(np.int64)
+
+
+def _log_probability(counts, lam, beta, cap):
+    """``log P(count | lam)`` under the count model, elementwise."""
+    log_p = -lam  # count 0
+    spiking = counts > 0
+    if spiking.any():
+        k = np.maximum(counts, 1).astype(np.float64)
+        at_least = gammainc(k, lam) * beta ** (k - 1)
+        above = np.where(counts >= cap, 0.0, gammainc(k + 1, lam) * beta**k)
+        log_p = np.where(spiking, np.log(np.maximum(at_least - above, 1e-300)), log_p)
+    return log_p
+
+
+# ------------------------------------------------------------------------ state filter
+
+
+def _stationary(rho, recovery):
+    """State distribution ``(..., n_neurons, S)`` of a neuron driven at a constant ``rho``."""
+    p = -np.expm1(-rho[..., None] * recovery)
+    n_states = recovery.shape[-1]
+    pi = np.empty(p.shape, dtype=p.dtype)
+    pi[..., 0] = 1.0
+    for s in range(1, n_states - 1):
+        pi[..., s] = pi[..., s - 1] * (1.0 - p[..., s - 1])
+    pi[..., -1] = pi[..., -2] * (1.0 - p[..., -2]) / np.maximum(p[..., -1], _TINY)
+    return pi / pi.sum(axis=-1, keepdims=True)
+
+
+def _propagate(pi, p):
+    """One bin later: a spike (probability ``p`` per state) resets to state 0."""
+    after = np.empty_like(pi)
+    after[..., 0] = (pi * p).sum(axis=-1)
+    after[..., 1:] = pi[..., :-1] * (1.0 - p[..., :-1])
+    after[..., -1] += pi[..., -1] * (1.0 - p[..., -1])
+    return after
+
+
+class _Model:
+    """Fitted or partly fitted parameters, with the solves they need."""
+
+    def __init__(self, recovery, dispersion, max_count, gain):
+        self.recovery, self.dispersion, self.max_count, self.gain = (
+            recovery, dispersion, max_count, gain
+        )
+        # The filter runs in float32: twice as fast, and its drives need no more.
+        self._recovery = recovery.astype(_FILTER_DTYPE)
+
+    def solve(self, pi, rate, rho, weights):
+        """Drive whose expected count over the state distribution ``pi`` is ``rate``.
+
+        Newton's method in ``log rho``, warm-started from ``rho`` (the previous bin's):
+        every entry takes ``_NEWTON_STEPS`` steps, then only those not yet within
+        ``_RELATIVE_TOLERANCE`` of their rate continue (a sudden change of rate, or a
+        state distribution piled into refractory states, can take many more).
+        """
+        ceiling = np.log(rate * _MAX_DRIVE_RATIO)
+        log_rho = np.log(rho)
+        for _ in range(_NEWTON_STEPS):
+            log_rho, excess = self._newton_step(pi, rate, log_rho, ceiling, self._recovery,
+                                                weights)
+        unsettled = (np.abs(excess) > _RELATIVE_TOLERANCE * rate) & (log_rho < ceiling)
+        if unsettled.any():
+            # The few entries left, gathered: one neuron's parameters per entry.
+            neuron = np.broadcast_to(np.arange(rate.shape[-1]), rate.shape)[unsettled]
+            args = pi[unsettled], rate[unsettled], log_rho[unsettled], ceiling[unsettled]
+            sub_pi, sub_rate, sub_log, sub_ceiling = args
+            todo = np.arange(sub_rate.size)
+            for _ in range(_MAX_NEWTON_STEPS - _NEWTON_STEPS):
+                rows = neuron[todo]
+                sub_log[todo], excess = self._newton_step(
+                    sub_pi[todo], sub_rate[todo], sub_log[todo], sub_ceiling[todo],
+                    self._recovery[rows], weights[rows],
+                )
+                todo = todo[(np.abs(excess) > _RELATIVE_TOLERANCE * sub_rate[todo])
+                            & (sub_log[todo] < sub_ceiling[todo])]
+                if todo.size == 0:
+                    break
+            log_rho[unsettled] = sub_log
+        return np.exp(log_rho)
+
+    @staticmethod
+    def _newton_step(pi, rate, log_rho, ceiling, recovery, weights):
+        """One step for ``pi`` ``(..., S)``; ``recovery`` and ``weights`` broadcast to
+        ``(..., S)`` and ``(..., K)``. Returns the new ``log rho`` and the excess of the
+        expected count over the rate before the step."""
+        rho = np.exp(log_rho)
+        mean, slope = count_moments(rho[..., None] * recovery, weights)
+        excess = (pi * mean).sum(axis=-1) - rate
+        derivative = (pi * slope * recovery).sum(axis=-1) * rho
+        # A step is at most _MAX_LOG_STEP in log rho; bounding the divisor by the excess
+        # gives that without dividing by a vanishing slope (an overflow in float32).
+        divisor = np.maximum(np.maximum(derivative, np.abs(excess) / _MAX_LOG_STEP), _TINY)
+        change = np.clip(excess / divisor, -_MAX_LOG_STEP, _MAX_LOG_STEP)
+        return np.minimum(log_rho - change, ceiling), excess
+
+    def weights(self, rates):
+        """:func:`count_weights` for drives up to what these rates can ask for."""
+        lam_max = float(np.max(rates, initial=0.0)) * _DRIVE_HEADROOM * self._recovery.max()
+        return count_weights(self.dispersion, self.max_count, lam_max).astype(_FILTER_DTYPE)
+
+    def start(self, rate, weights):
+        """Drive and state distribution of the first bin (a neuron firing at ``rate``)."""
+        rho = rate.copy()
+        for _ in range(3):
+            rho = self.solve(_stationary(rho, self._recovery), rate, rho, weights)
+        return rho, _stationary(rho, self._recovery)
+
+    def run(self, rates, valid, *, rng=None, multiplier=None, kept=None, observed=None):
+        """The drive of every bin of ``rates`` ``(n_trials, n_bins, n_neurons)``; with
+        ``rng``, also counts drawn bin by bin (keeping ``kept`` where ``observed``).
+
+        Trials are independent, so they run in blocks that bound the memory of the state
+        distributions (``_BLOCK_ENTRIES`` numbers each).
+        """
+        n_trials, _, n_neurons = rates.shape
+        target = np.maximum(rates * self.gain, _MIN_RATE).astype(_FILTER_DTYPE)
+        weights = self.weights(target)
+        drives = np.empty(rates.shape)
+        counts = None if rng is None else np.zeros(rates.shape, dtype=np.int64)
+        block = max(1, _BLOCK_ENTRIES // (n_neurons * self._recovery.shape[1]))
+        for start in range(0, n_trials, block):
+            trials = slice(start, start + block)
+            drives[trials], drawn = self._run_block(
+                target[trials], valid[trials], weights, rng,
+                *(None if a is None else a[trials] for a in (multiplier, kept, observed)),
+            )
+            if rng is not None:
+                counts[trials] = drawn
+        return drives, counts
+
+    def _run_block(self, target, valid, weights, rng, multiplier, kept, observed):
+        n_trials, n_bins, n_neurons = target.shape
+        rho, pi = self.start(target[:, 0], weights)
+        drives = np.empty(target.shape)
+        counts = None
+        last = self._recovery.shape[1] - 1
+        if rng is not None:
+            counts = np.zeros(target.shape, dtype=np.int64)
+            # Where in its interval each neuron starts: drawn from the distribution above.
+            cumulative = np.cumsum(pi, axis=-1)
+            state = (rng.random((n_trials, n_neurons, 1)) > cumulative).sum(axis=-1)
+            state = np.minimum(state, last)
+        neurons = np.arange(n_neurons)[None, :]
+        for t in range(n_bins):
+            rho = self.solve(pi, target[:, t], rho, weights)
+            drives[:, t] = rho
+            pi = _propagate(pi, -np.expm1(-rho[..., None] * self._recovery))
+            if rng is None:
+                continue
+            lam = rho * self._recovery[neurons, state]
+            if multiplier is not None:
+                lam = lam * multiplier[:, t]
+            drawn = draw_counts(rng, lam, self.dispersion, self.max_count)
+            if kept is not None:
+                drawn = np.where(observed[:, t], kept[:, t], drawn)
+            drawn *= valid[:, t, None]
+            counts[:, t] = drawn
+            state = np.where(drawn > 0, 0, np.minimum(state + 1, last))
+        return drives, counts
+
+
+# ---------------------------------------------------------------------------- fitting
+
+
+def automatic_history(counts, valid, quantile=_HISTORY_QUANTILE):
+    """Bins of history that cover most intervals: the ``quantile`` of the intervals
+    between a neuron's non-empty bins (within trials), within ``_HISTORY_RANGE``."""
+    trial, bin_, neuron = np.nonzero((counts > 0) & valid[..., None])
+    order = np.lexsort((bin_, neuron, trial))
+    trial, neuron, bin_ = trial[order], neuron[order], bin_[order]
+    same = (trial[1:] == trial[:-1]) & (neuron[1:] == neuron[:-1])
+    intervals = np.diff(bin_)[same]
+    low, high = _HISTORY_RANGE
+    if intervals.size == 0:
+        return low
+    return int(np.clip(np.ceil(np.quantile(intervals, quantile)), low, high))
+
+
+def _states(counts, valid, history):
+    """Bins since each neuron's last spike, 0-based (0: a spike in the previous bin),
+    capped at ``history``; -1 before a trial's first spike (state unknown) and on padding."""
+    n_trials, n_bins, n_neurons = counts.shape
+    states = np.empty(counts.shape, dtype=np.int64)
+    current = np.full((n_trials, n_neurons), -1)
+    for t in range(n_bins):
+        states[:, t] = np.where(valid[:, t, None], current, -1)
+        seen = current >= 0
+        current = np.where(counts[:, t] > 0, 0, np.where(seen, np.minimum(current + 1, history),
+                                                          -1))
+    return states
+
+
+def _fit_recovery(model, counts, drives, states, alpha, max_iter):
+    """Newton on ``log q`` of each (neuron, state): the Bernoulli likelihood of a spike
+    (``1 - exp(-lam)``) in the bins whose state is known, a ridge ``alpha`` on ``log q``."""
+    n_neurons, n_states = model.recovery.shape
+    known = states >= 0
+    group = (np.arange(n_neurons)[None, None, :] * n_states + states)[known]
+    spiked = (counts > 0)[known]
+    drive = drives[known]
+    log_q = np.log(model.recovery)
+    for _ in range(max_iter):
+        lam = drive * np.exp(log_q.reshape(-1)[group])
+        survive = np.exp(-lam)
+        hazard = lam * survive / np.maximum(-np.expm1(-lam), 1e-300)
+        first = np.where(spiked, hazard, -lam)
+        second = np.where(spiked, hazard * (1.0 - lam - hazard), -lam)
+        gradient = np.bincount(group, first, n_neurons * n_states).reshape(log_q.shape)
+        curvature = np.bincount(group, second, n_neurons * n_states).reshape(log_q.shape)
+        gradient -= alpha * log_q
+        curvature -= alpha
+        step = np.clip(-gradient / np.minimum(curvature, -1e-12), -2.0, 2.0)
+        step[:, -1] = 0.0  # the recovered state sets the scale of the drive
+        log_q = np.clip(log_q + step, -30.0, 5.0)
+        if np.max(np.abs(step)) < 1e-6:
+            break
+    return np.exp(log_q)
+
+
+def _fit_dispersion(model, counts, drives, states):
+    """Per neuron, ``beta`` in [0, 1] maximising the likelihood of the non-zero counts
+    (golden-section search, all neurons at once)."""
+    n_neurons = counts.shape[-1]
+    spiking = (counts > 0) & (states >= 0)
+    if not np.any(counts >= 2):
+        # No bin ever held two spikes: the likelihood is maximal at beta = 0.
+        return np.zeros(n_neurons)
+    neuron = np.nonzero(spiking)[2]
+    lam = drives[spiking] * model.recovery[neuron, states[spiking]]
+    k = counts[spiking]
+    cap = model.max_count[neuron]
+
+    def loss(beta):
+        log_p = _log_probability(k, lam, beta[neuron], cap)
+        return -np.bincount(neuron, log_p, n_neurons)
+
+    low, high = np.zeros(n_neurons), np.ones(n_neurons)
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    for _ in range(40):
+        left, right = high - ratio * (high - low), low + ratio * (high - low)
+        worse_left = loss(left) > loss(right)
+        low = np.where(worse_left, left, low)
+        high = np.where(worse_left, high, right)
+    return (low + high) / 2.0
+
+
+def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, max_iter,
+                rng):
+    """Fit every part of the model; arrays padded ``(n_trials, n_bins, n_neurons)``.
+
+    ``counts`` are the recorded spikes, ``rates`` the decoded rates of those trials,
+    ``valid`` ``(n_trials, n_bins)`` marks each trial's own bins. ``n_factors`` is the
+    largest number of shared fluctuations (0: none).
+    """
+    n_neurons = counts.shape[-1]
+    cap = (np.maximum(counts.max(axis=(0, 1)), 1).astype(np.int64) if max_count is None
+           else np.full(n_neurons, max_count, dtype=np.int64))
+    model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
+                   np.ones(n_neurons))
+    states = _states(counts, valid, history)
+    for _ in range(max_iter):
+        drives, _ = model.run(rates, valid)
+        recovery = _fit_recovery(model, counts, drives, states, alpha, max_iter=10)
+        change = np.max(np.abs(np.log(recovery) - np.log(model.recovery)))
+        model = _Model(recovery, model.dispersion, cap, model.gain)
+        model = _Model(recovery, _fit_dispersion(model, counts, drives, states), cap, model.gain)
+        if change < 1e-3:
+            break
+    fit = RenewalFit(model.recovery, model.dispersion, model.max_count, model.gain,
+                     np.zeros((n_neurons, 0)), np.zeros((0, 2)), np.zeros(0))
+    return fit_fluctuations(fit, counts, valid, rates, valid, n_factors, rng)
+
+
+# ------------------------------------------------------------- shared fluctuations
+
+
+def _lagged_covariances(counts, valid, n_lags):
+    """``C[tau][i, j] = cov(x_i(t), x_j(t + tau))`` within trials, ``tau = 0..n_lags``."""
+    x = counts.astype(np.float64)
+    weights = valid[..., None]
+    mean = (x * weights).sum(axis=(0, 1)) / weights.sum()
+    centred = (x - mean) * weights
+    out = []
+    for tau in range(n_lags + 1):
+        left = centred[:, : x.shape[1] - tau].reshape(-1, x.shape[2])
+        right = centred[:, tau:].reshape(-1, x.shape[2])
+        pairs = (valid[:, : x.shape[1] - tau] & valid[:, tau:]).sum()
+        out.append(left.T @ right / max(pairs, 1))
+    return np.array(out)
+
+
+def _off_diagonal_factors(matrix, n_factors, n_iter=100):
+    """``L`` with ``L @ L.T`` close to ``matrix`` off its diagonal (principal factors)."""
+    matrix = (matrix + matrix.T) / 2.0
+    diagonal = np.zeros(len(matrix))
+    for _ in range(n_iter):
+        filled = matrix.copy()
+        np.fill_diagonal(filled, diagonal)
+        values, vectors = np.linalg.eigh(filled)
+        values, vectors = values[::-1][:n_factors], vectors[:, ::-1][:, :n_factors]
+        loadings = vectors * np.sqrt(np.maximum(values, 0.0))
+        diagonal = (loadings**2).sum(axis=1)
+    return loadings, values
+
+
+def _ar2(acf1, acf2):
+    """Yule-Walker AR(2) coefficients of a unit-variance process with these lag-1 and
+    lag-2 autocorrelations; white noise where they are not a stationary pair."""
+    if not (np.isfinite(acf1) and np.isfinite(acf2)) or abs(acf1) >= 0.99:
+        return 0.0, 0.0
+    a1 = acf1 * (1.0 - acf2) / (1.0 - acf1**2)
+    a2 = (acf2 - acf1**2) / (1.0 - acf1**2)
+    if abs(a2) < 0.95 and a2 + abs(a1) < 0.95:
+        return float(a1), float(a2)
+    return float(np.clip(acf1, -0.9, 0.9)), 0.0
+
+
+def _binary_acf(gaussian_acf, p):
+    """Autocorrelation of ``1[eta > z_p]`` for a Gaussian ``eta`` of this autocorrelation
+    (``P(eta > z_p) = p``), by the bivariate normal orthant probability."""
+    z = ndtri(1.0 - p)
+    both = multivariate_normal([0.0, 0.0], [[1.0, gaussian_acf], [gaussian_acf, 1.0]]).cdf(
+        [-z, -z]
+    )
+    return (both - p**2) / (p * (1.0 - p))
+
+
+def _gaussian_acf(binary_acf, p):
+    """The Gaussian autocorrelation whose thresholded process has ``binary_acf``."""
+    grid = np.linspace(-0.95, 0.95, 39)
+    values = np.array([_binary_acf(r, p) for r in grid])
+    return float(np.interp(binary_acf, values, grid))
+
+
+def _factor_paths(rng, ar, n_trials, n_bins):
+    """``(n_trials, n_bins, n_factors)`` stationary unit-variance AR(2) paths."""
+    a1, a2 = ar[:, 0], ar[:, 1]
+    acf1 = a1 / (1.0 - a2)
+    acf2 = a1 * acf1 + a2
+    innovation = np.sqrt(np.maximum(1.0 - a1 * acf1 - a2 * acf2, 1e-12))
+    noise = rng.standard_normal((n_trials, n_bins, len(ar)))
+    eta = np.empty_like(noise)
+    eta[:, 0] = noise[:, 0]
+    if n_bins > 1:
+        eta[:, 1] = acf1 * eta[:, 0] + np.sqrt(1.0 - acf1**2) * noise[:, 1]
+    for t in range(2, n_bins):
+        eta[:, t] = a1 * eta[:, t - 1] + a2 * eta[:, t - 2] + innovation * noise[:, t]
+    return eta
+
+
+def fluctuation_multiplier(rng, loadings, ar, sparsity, n_trials, n_bins):
+    """``exp(L @ eta_t - c)`` with ``c`` making its mean 1, ``(n_trials, n_bins,
+    n_neurons)``; None without factors.
+
+    Each factor is a stationary AR(2) process of unit variance: Gaussian where its
+    ``sparsity`` is 0, else a two-state process that is on in a fraction ``p`` of bins
+    (a Gaussian AR(2) path thresholded at its ``1 - p`` quantile, standardised):
+    synchronous events (small ``p``) or up and down states of a rhythm (``p`` near 0.5).
+    """
+    if loadings.shape[1] == 0:
+        return None
+    eta = _factor_paths(rng, ar, n_trials, n_bins)
+    log_mean = np.zeros(loadings.shape[0])
+    for k, p in enumerate(sparsity):
+        if p == 0:
+            log_mean += 0.5 * loadings[:, k] ** 2
+            continue
+        scale = np.sqrt(p * (1.0 - p))
+        on, off = (1.0 - p) / scale, -p / scale
+        eta[..., k] = np.where(eta[..., k] > ndtri(1.0 - p), on, off)
+        log_mean += np.logaddexp(np.log(p) + loadings[:, k] * on,
+                                 np.log1p(-p) + loadings[:, k] * off)
+    return np.exp(eta @ loadings.T - log_mean)
+
+
+def draw(fit: RenewalFit, rates, valid, rng, *, kept=None, observed=None):
+    """Counts for padded ``rates`` (and the drives); ``kept`` counts stay where
+    ``observed``."""
+    model = _Model(fit.recovery, fit.dispersion, fit.max_count, fit.gain)
+    multiplier = fluctuation_multiplier(rng, fit.loadings, fit.ar, fit.sparsity,
+                                        *rates.shape[:2])
+    _, counts = model.run(rates, valid, rng=rng, multiplier=multiplier, kept=kept,
+                          observed=observed)
+    return counts
+
+
+def _mean_count(counts, valid):
+    """Each neuron's mean count per valid bin."""
+    return (counts * valid[..., None]).sum(axis=(0, 1)) / max(valid.sum(), 1)
+
+
+def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
+    """``fit`` with rate gains and shared fluctuations made for drawing from ``rates``.
+
+    ``rates`` need not be those of ``counts``: only what the model draws from them is
+    compared with ``counts`` (means, cross-covariances, the population-count
+    distribution), so they may be rates a generative model made. The gains make each
+    neuron's mean count that of ``counts``; the fluctuations are factors of the
+    cross-covariance of ``counts`` that draws without them miss (at most ``n_factors``,
+    each kept only if it stands out of the sampling noise and varies from bin to bin),
+    their loadings scaled until draws make up that covariance. Whether the factors are
+    Gaussian or two-state, how sparse and which way round, is chosen by the
+    population-count distribution and the pairwise correlations of the draws.
+    """
+    n_neurons = counts.shape[-1]
+    mean_rate = _mean_count(counts, valid)
+    # The filter keeps every expected count at its rate: without fluctuations the gain
+    # that gives the recorded mean counts follows from the rates alone.
+    gain = mean_rate / np.maximum(_mean_count(rates, rates_valid), 1e-300)
+    if len(rates) > _FLUCTUATION_TRIALS:
+        rows = np.sort(rng.choice(len(rates), _FLUCTUATION_TRIALS, replace=False))
+        rates, rates_valid = rates[rows], rates_valid[rows]
+    fit = fit._replace(gain=gain, loadings=np.zeros((n_neurons, 0)), ar=np.zeros((0, 2)),
+                       sparsity=np.zeros(0))
+    if n_factors == 0 or n_neurons < _MIN_FACTOR_NEURONS or np.any(mean_rate <= 0):
+        return fit
+    off = ~np.eye(n_neurons, dtype=bool)
+    scale = np.outer(mean_rate, mean_rate)
+    real = _lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
+    simulated = [
+        _lagged_covariances(draw(fit, rates, rates_valid, rng), rates_valid, _FLUCTUATION_LAGS)
+        for _ in range(2)
+    ]
+    baseline = (simulated[0] + simulated[1]) / 2.0
+    excess = (real - baseline) / scale
+    noise = ((simulated[0] - simulated[1]) / scale)[0] / np.sqrt(2.0)
+    noise_edge = np.linalg.eigvalsh(np.where(off, (noise + noise.T) / 2.0, 0.0)).max()
+    loadings, values = _off_diagonal_factors(excess[0], n_factors)
+    keep = values > _FACTOR_MARGIN * max(noise_edge, 0.0)
+    directions = loadings[:, keep] / np.linalg.norm(loadings[:, keep], axis=0)
+    variance = _along(directions, excess[0] * off)
+    acf1, acf2 = (_along(directions, excess[tau] * off) / variance for tau in (1, 2))
+    # Slow shared variability is the latents' to carry (they are smooth; what they miss
+    # is what varies from one bin to the next): a slow excess is left alone.
+    fast = np.abs(acf1) <= _MAX_FACTOR_ACF
+    if not fast.any():
+        return fit
+    directions, loadings = directions[:, fast], loadings[:, keep][:, fast]
+    missing = _along(directions, (real - baseline)[0] * off)
+    gaussian = _scaled_factors(
+        fit._replace(loadings=loadings, ar=_factor_ar(acf1[fast], acf2[fast], 0.0),
+                     sparsity=np.zeros(directions.shape[1])),
+        rates, rates_valid, rng, directions, missing, baseline[0] * off, mean_rate,
+        _CALIBRATION_ROUNDS,
+    )
+    # Other shapes start from the Gaussian's scale (a unit-variance factor adds about the
+    # same covariance whatever its shape) and need one more round. A two-state factor's
+    # rare state is "on", so its sign matters (a principal factor has none): synchronous
+    # events add spikes together, rarer silences take them away. Both are tried, except at
+    # p = 0.5, where the two are the same.
+    candidates = [gaussian] + [
+        _scaled_factors(
+            gaussian._replace(loadings=sign * gaussian.loadings,
+                              ar=_factor_ar(acf1[fast], acf2[fast], sparsity),
+                              sparsity=np.full(directions.shape[1], sparsity)),
+            rates, rates_valid, rng, sign * directions, missing, baseline[0] * off, mean_rate,
+            1,
+        )
+        for sparsity in _FACTOR_SPARSITIES
+        for sign in ((1.0,) if sparsity == 0.5 else (1.0, -1.0))
+    ]
+    # The shape is chosen by what it is for: the distribution of the population count
+    # and the pairwise correlations, each relative to the best candidate on it (one shape
+    # can buy a closer population count with wrong correlations).
+    recorded = _population_histogram(counts, valid)
+    recorded_correlations = _off_diagonal_correlations(real[0])
+    drawn_means, divergences, correlation_errors = [], [], []
+    for candidate in candidates:
+        drawn = draw(candidate, rates, rates_valid, rng)
+        drawn_means.append(_mean_count(drawn, rates_valid))
+        divergences.append(
+            _histogram_kl(recorded, _population_histogram(drawn, rates_valid)))
+        correlations = _off_diagonal_correlations(
+            _lagged_covariances(drawn, rates_valid, 0)[0])
+        correlation_errors.append(np.sqrt(np.mean((correlations - recorded_correlations) ** 2)))
+    divergences, correlation_errors = np.array(divergences), np.array(correlation_errors)
+    best = int(np.argmin(divergences / max(divergences.min(), 1e-12)
+                         + correlation_errors / max(correlation_errors.min(), 1e-12)))
+    fit = candidates[best]
+    return fit._replace(gain=fit.gain * mean_rate / np.maximum(drawn_means[best], 1e-12))
+
+
+def _factor_ar(acf1, acf2, sparsity):
+    """AR(2) coefficients of the Gaussian paths behind factors with these lag-1 and lag-2
+    autocorrelations, once thresholded at ``sparsity`` (as they are, if it is not 0)."""
+    if sparsity:
+        acf1 = [_gaussian_acf(a, sparsity) for a in acf1]
+        acf2 = [_gaussian_acf(a, sparsity) for a in acf2]
+    return np.array([_ar2(one, two) for one, two in zip(acf1, acf2, strict=True)])
+
+
+def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_rate, rounds):
+    """``fit`` with each factor's loadings scaled (``rounds`` times) until draws add the
+    ``missing`` covariance along its direction (the multiplier's effect on counts is damped
+    by refractoriness and the count caps), and gains keeping the mean counts."""
+    off = ~np.eye(len(mean_rate), dtype=bool)
+    for _ in range(rounds):
+        drawn = draw(fit, rates, valid, rng)
+        gain = fit.gain * mean_rate / np.maximum(_mean_count(drawn, valid), 1e-12)
+        covariance = _lagged_covariances(drawn, valid, 0)[0]
+        added = _along(directions, covariance * off - baseline)
+        ratio = np.clip(missing / np.maximum(added, 1e-12 * np.abs(missing)), 0.25, 4.0)
+        fit = fit._replace(loadings=fit.loadings * np.sqrt(ratio), gain=gain)
+    return fit
+
+
+def _off_diagonal_correlations(covariance):
+    """The correlations of a covariance matrix above its diagonal (0 for a silent
+    neuron)."""
+    sd = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    correlation = covariance / np.maximum(np.outer(sd, sd), 1e-300)
+    return correlation[np.triu_indices(len(covariance), 1)]
+
+
+def _population_histogram(counts, valid):
+    """Counts of each population count (spikes of all neurons in a valid bin)."""
+    return np.bincount(counts.sum(axis=-1)[valid].astype(np.int64))
+
+
+def _histogram_kl(recorded, drawn):
+    """``KL(recorded || drawn)`` of two histograms, each smoothed by half a count per bin."""
+    size = max(len(recorded), len(drawn))
+    p, q = (np.pad(h, (0, size - len(h))).astype(np.float64) + 0.5 for h in (recorded, drawn))
+    p, q = p / p.sum(), q / q.sum()
+    return float(np.sum(p * np.log(p / q)))
+
+
+def _along(directions, matrix):
+    """``u.T @ matrix @ u`` for each column ``u`` of ``directions``."""
+    return np.einsum("ik,ij,jk->k", directions, matrix, directions)
+
+
+def log_likelihood(fit: RenewalFit, counts, rates, valid):
+    """``log P(count)`` of every entry given the recorded spike history and the rate path
+    (shared fluctuations left out: they act on all neurons at once)."""
+    model = _Model(fit.recovery, fit.dispersion, fit.max_count, fit.gain)
+    drives, _ = model.run(rates, valid)
+    history = fit.recovery.shape[1] - 1
+    states = _states(counts, valid, history)
+    # Before a trial's first spike the state is unknown: the recovered one.
+    states = np.where(states < 0, history, states)
+    neurons = np.arange(counts.shape[-1])
+    lam = drives * fit.recovery[neurons, states]
+    return _log_probability(counts, lam, fit.dispersion, fit.max_count)

@@ -1,0 +1,148 @@
+"""RenewalObservation: recovery, within-bin dispersion, shared fluctuations, exact means."""
+
+import numpy as np
+import pytest
+
+from ldns_sklearn import RenewalObservation
+from ldns_sklearn.observation import PoissonObservation
+
+
+def _rates(n_trials=60, n_bins=80, n_neurons=4, seed=0, mean=0.2):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 4 * np.pi, n_bins)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_trials, 1, n_neurons))
+    return mean * (1.0 + 0.5 * np.sin(t[None, :, None] + phase))
+
+
+def _refractory(rates, rng):
+    """Spikes with probability ``rates`` per bin, never in the bin after a spike."""
+    counts = np.zeros(rates.shape, dtype=np.int64)
+    for t in range(rates.shape[1]):
+        fire = rng.random(rates[:, t].shape) < rates[:, t]
+        if t:
+            fire &= counts[:, t - 1] == 0
+        counts[:, t] = fire
+    return counts
+
+
+def test_poisson_data_gives_a_poisson_model():
+    rates = _rates(n_trials=200, mean=0.4)
+    counts = np.random.default_rng(0).poisson(rates)
+    obs = RenewalObservation(history=6, random_state=0).fit(counts, rates)
+    # Sampling noise: a state seen in a few hundred bins is estimated within 20-25 %.
+    np.testing.assert_allclose(np.median(obs.recovery_), 1.0, atol=0.1)
+    np.testing.assert_allclose(obs.recovery_, 1.0, atol=0.25)
+    assert np.all(obs.dispersion_ > 0.6)
+    assert obs.fluctuation_loadings_.shape[1] == 0
+    drawn = obs.sample(rates, random_state=1)
+    poisson = PoissonObservation().fit(counts).sample(rates, random_state=1)
+    for statistic in (np.mean, np.var):
+        assert statistic(drawn) == pytest.approx(statistic(poisson), rel=0.03)
+
+
+def test_expected_counts_equal_the_rates_in_every_bin():
+    # A refractory neuron driven by a rate that jumps: the filter keeps the mean count of
+    # every bin at its rate (a fitted gain would not).
+    n_bins = 40
+    rates = np.full((3000, n_bins, 2), 0.1)
+    rates[:, 15:25] = 0.3
+    obs = RenewalObservation(history=4, random_state=0).fit(
+        _refractory(rates[:300], np.random.default_rng(0)), rates[:300]
+    )
+    assert obs.recovery_[:, 0].max() < 0.01
+    drawn = obs.sample(rates, random_state=2)
+    # The rates here are spiking probabilities before refractoriness, not the counts'
+    # means: the one gain that gives the recorded mean count scales them all.
+    expected = rates[0] * obs.rate_gain_
+    standard_error = np.sqrt(expected * (1 - expected) / len(rates))
+    assert np.all(np.abs(drawn.mean(axis=0) - expected) < 4.5 * standard_error)
+
+
+def test_refractory_data_give_refractory_samples_and_a_better_likelihood():
+    rates = _rates(n_trials=150)
+    counts = _refractory(rates, np.random.default_rng(0))
+    obs = RenewalObservation(random_state=0).fit(counts, rates)
+    drawn = obs.sample(rates, random_state=1)
+    assert drawn.max() == 1 and np.all(obs.dispersion_ == 0.0)
+    assert int((drawn[:, 1:] * drawn[:, :-1]).sum()) == 0
+    held_out = _refractory(rates, np.random.default_rng(2))
+    poisson = PoissonObservation().fit(counts, rates)
+    assert obs.score(held_out, rates) > poisson.score(held_out, rates) + 0.02
+
+
+def _synchronous(n_trials, rng, n_neurons=16, group=8, event_rate=0.02):
+    """Poisson background plus events at which a group of neurons fires together."""
+    rates = np.full((n_trials, 60, n_neurons), 0.08)
+    counts = rng.poisson(rates)
+    events = rng.random((n_trials, 60)) < event_rate
+    counts[..., :group] += (events[..., None] & (rng.random((n_trials, 60, group)) < 0.8))
+    return counts, rates + np.r_[np.full(group, event_rate * 0.8), np.zeros(n_neurons - group)]
+
+
+def _within_group_correlation(counts, group=8):
+    correlation = np.corrcoef(counts.reshape(-1, counts.shape[-1]).T)[:group, :group]
+    return correlation[np.triu_indices(group, 1)].mean()
+
+
+def test_shared_fluctuations_reproduce_synchrony_the_rates_miss():
+    rng = np.random.default_rng(0)
+    counts, rates = _synchronous(300, rng)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    assert obs.fluctuation_loadings_.shape[1] >= 1
+    real = _within_group_correlation(counts)
+    drawn = _within_group_correlation(obs.sample(rates, random_state=1))
+    without = _within_group_correlation(
+        RenewalObservation(history=5, n_factors=0, random_state=0)
+        .fit(counts, rates).sample(rates, random_state=1)
+    )
+    assert real > 0.1 and abs(without) < 0.02
+    assert drawn == pytest.approx(real, rel=0.3)
+    # Mean rates are kept while the fluctuations act.
+    assert obs.sample(rates, random_state=3).mean() == pytest.approx(counts.mean(), rel=0.05)
+
+
+def test_synchronous_events_are_drawn_as_sparse_events_that_add_spikes():
+    """Events in 2 % of bins: the factor is two-state and sparse, "on" for the group (not
+    a rarer silence of it), and the population count's tail comes back."""
+    rng = np.random.default_rng(0)
+    counts, rates = _synchronous(300, rng)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    strongest = np.argmax(np.abs(obs.fluctuation_loadings_[:8]).sum(axis=0))
+    assert 0 < obs.fluctuation_sparsity_[strongest] <= 0.15
+    assert np.all(obs.fluctuation_loadings_[:8, strongest] > 0)
+
+    def tail(x):  # bins where six or more of the 16 neurons fire
+        return np.mean(x.sum(axis=-1) >= 6)
+
+    assert tail(obs.sample(rates, random_state=1)) == pytest.approx(tail(counts), rel=0.5)
+    assert tail(rng.poisson(rates)) < 0.5 * tail(counts)
+
+
+def test_calibrate_matches_draws_from_other_rates_to_the_counts():
+    rates = _rates(n_trials=150)
+    counts = _refractory(rates, np.random.default_rng(0))
+    obs = RenewalObservation(n_factors=0, random_state=0).fit(counts, rates)
+    biased = 1.3 * rates[:100]  # e.g. a generative model whose rates run 30% high
+    assert obs.sample(biased, random_state=1).mean() > 1.2 * counts.mean()
+    obs.calibrate(counts, biased)
+    assert obs.sample(biased, random_state=1).mean() == pytest.approx(counts.mean(), rel=0.05)
+
+
+def test_ragged_trials_and_reproducibility():
+    rates = _rates()
+    ragged = [rates[0, :30], rates[1], rates[2, :11], rates[3, :50]]
+    counts = [np.random.default_rng(i).poisson(r) for i, r in enumerate(ragged)]
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, ragged)
+    drawn = obs.sample(ragged, random_state=1)
+    assert isinstance(drawn, list) and [d.shape for d in drawn] == [r.shape for r in ragged]
+    for a, b in zip(drawn, obs.sample(ragged, random_state=1), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(obs.score(counts, ragged))
+
+
+def test_history_beyond_the_trials_is_refused_and_automatic_history_fits():
+    rates = _rates(n_bins=12)
+    counts = np.random.default_rng(0).poisson(rates)
+    with pytest.raises(ValueError, match="history=12 reaches beyond the trials"):
+        RenewalObservation(history=12).fit(counts, rates)
+    assert RenewalObservation().fit(counts, rates).history_ <= 11
