@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_fidelity.py                    # CPU budget, every kind of data
+    python benchmarks/bench_fidelity.py                    # CPU budget: Lorenz, rotation, lif,
+                                                           # balanced, gamma
     python benchmarks/bench_fidelity.py --data lif balanced gamma gamma-elephant \
         --samplers dpm-solver++-sde --cache /tmp/ldns-data # non-Poisson spiking
     python benchmarks/bench_fidelity.py --data lif --ae observation=poisson \

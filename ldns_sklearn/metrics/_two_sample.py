@@ -25,7 +25,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import nhypergeom
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import pairwise_distances_argmin_min, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, permutation_test_score
 from sklearn.utils import check_random_state
 
@@ -359,18 +359,6 @@ def _smoothed(counts, n_bins, smoothing_bins):
     return np.stack(rows)
 
 
-def _nearest_distances(queries, references, block=256):
-    """Euclidean distance of each query row to its nearest reference row."""
-    reference_norms = np.sum(references**2, axis=1)
-    nearest = np.empty(len(queries))
-    for start in range(0, len(queries), block):
-        chunk = queries[start:start + block]
-        squared = (np.sum(chunk**2, axis=1)[:, None] + reference_norms[None, :]
-                   - 2.0 * chunk @ references.T)
-        nearest[start:start + block] = np.sqrt(np.maximum(squared.min(axis=1), 0.0))
-    return nearest
-
-
 @validate_params(
     {
         "training": ["array-like"],
@@ -463,8 +451,9 @@ def memorisation_check(
         )
     n_bins = min(min(t.shape[0] for t in _trial_list(c)) for c in counts.values())
     rows = {name: _smoothed(c, n_bins, smoothing_bins) for name, c in counts.items()}
-    held_out_distances = _nearest_distances(rows["held_out"], rows["training"])
-    generated_distances = _nearest_distances(rows["generated"], rows["training"])
+    # Distance of each trial to its nearest training trial (scikit-learn works in chunks).
+    held_out_distances = pairwise_distances_argmin_min(rows["held_out"], rows["training"])[1]
+    generated_distances = pairwise_distances_argmin_min(rows["generated"], rows["training"])[1]
     rank = max(1, int(np.ceil(quantile * len(held_out_distances))))
     threshold = np.sort(held_out_distances)[rank - 1]
     n_closer = int(np.sum(generated_distances <= threshold))
