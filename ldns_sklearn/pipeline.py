@@ -126,7 +126,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         there are training trials, decodes them and lets it refit its mean-rate gains and
         shared fluctuations on those rates: what the pipeline samples are generated
         latents, which can carry less synchrony, or other mean rates, than the training
-        trials' own. It costs one sampling run of that size.
+        trials' own. It costs one sampling run of that size, seeded by the pipeline's
+        ``random_state`` or, when that is None, by the observation model's.
 
         Parameters
         ----------
@@ -171,7 +172,12 @@ class LDNSPipeline(SavableMixin, Pipeline):
         counts = X
         for _, _, step in transformers[:-1]:
             counts = step.transform(counts)
-        rng = check_random_state(self.random_state)
+        # Seeded by the pipeline's random_state, else by the observation model's own
+        # (drawn from the autoencoder's): a pipeline whose steps are seeded fits the same.
+        seed = self.random_state
+        if seed is None:
+            seed = getattr(encoder.observation_, "random_state", None)
+        rng = check_random_state(seed)
         lengths = trial_lengths(counts)
         width = counts.shape[2] if isinstance(counts, np.ndarray) else counts[0].shape[1]
         rows = training_sample(len(lengths), int(lengths.max()) * width, rng)

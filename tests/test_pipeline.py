@@ -233,6 +233,16 @@ def test_the_observation_model_is_calibrated_on_generated_rates(lorenz, monkeypa
     assert calls == [] and poisson.sample(2, random_state=0)
 
 
+def test_seeded_steps_calibrate_the_same_without_a_pipeline_seed(lorenz):
+    """The calibration draws latents: with the pipeline's random_state None they are
+    seeded from the (seeded) autoencoder, so the same steps fit the same model."""
+    fits = []
+    for _ in range(2):
+        pipe = tiny_pipeline().set_params(random_state=None).fit(lorenz.spiketrains)
+        fits.append(pipe.named_steps["ae"].observation_.rate_gain_)
+    np.testing.assert_array_equal(*fits)
+
+
 def test_score_report_adds_single_trial_checks(fitted_on_neo, lorenz):
     X, training = lorenz.spiketrains[:10], lorenz.spiketrains[10:]
     report = fitted_on_neo.score_report(X, training=training)
