@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import quantities as pq
 
 from ._backend.training import Checkpointing
+from ._files import check_folder_writable
 from ._safe_format import Decoder, Encoder, open_archive, read_document, write_archive
 from ._version import __version__
 
 FORMAT_NAME = "ldns_sklearn.checkpoint"
 FORMAT_VERSION = 1
+DOCUMENT_KEYS = ("format", "format_version", "ldns_sklearn_version", "fingerprint", "state")
 
 # Parameters that do not change what training computes (where it runs, what it prints,
 # where it saves): a checkpoint stays valid when only these differ.
@@ -74,6 +77,27 @@ def fingerprint(estimator, arrays, initial_weights: dict, seed: int) -> str:
     return digest.hexdigest()
 
 
+def check_checkpoint_dir(checkpoint_dir) -> Path:
+    """``checkpoint_dir`` as a Path if checkpoints can be written there, else the error.
+
+    Checked before any training, so that a folder that cannot be written fails at once
+    rather than at the first checkpoint, epochs later. A folder that does not exist yet
+    is judged by the nearest one above it that does (where it would be made).
+    """
+    folder = Path(checkpoint_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"checkpoint_dir={str(folder)!r} is a file, not a directory.")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(
+            f"checkpoint_dir={str(folder)!r} cannot be made: {str(existing)!r} is a file."
+        )
+    check_folder_writable(existing, f"checkpoint_dir={str(folder)!r}: folder")
+    return folder
+
+
 def checkpointing(estimator, data, initial_weights: dict, seed: int) -> Checkpointing | None:
     """Save and resume hooks for the training run on ``data`` (arrays) from
     ``initial_weights`` with ``seed``, identified by its :func:`fingerprint`.
@@ -83,9 +107,7 @@ def checkpointing(estimator, data, initial_weights: dict, seed: int) -> Checkpoi
     """
     if estimator.checkpoint_dir is None:
         return None
-    folder = Path(estimator.checkpoint_dir)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"checkpoint_dir={str(folder)!r} is a file, not a directory.")
+    folder = check_checkpoint_dir(estimator.checkpoint_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{type(estimator).__name__}.checkpoint.npz"
     run = fingerprint(estimator, data, initial_weights, seed)
@@ -109,10 +131,10 @@ def checkpointing(estimator, data, initial_weights: dict, seed: int) -> Checkpoi
 def _read(path: Path, run: str, unseeded: bool) -> dict:
     try:
         with open_archive(path) as archive:
-            document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
+            document = read_document(archive, FORMAT_NAME, FORMAT_VERSION, DOCUMENT_KEYS)
             if document.get("fingerprint") != run:
                 raise _OtherRun
-            return Decoder(archive).decode(document.get("state"))
+            state = Decoder(archive).decode(document.get("state"))
     except _OtherRun:
         hint = (
             " With random_state=None every fit is a new run: set an int random_state to be "
@@ -129,6 +151,16 @@ def _read(path: Path, run: str, unseeded: bool) -> dict:
         raise ValueError(
             f"{str(path)!r} is not a valid ldns_sklearn checkpoint: {error}"
         ) from error
+    version = document.get("ldns_sklearn_version")
+    if version != __version__:
+        # As model files warn: the run's state is read, but what it means may have changed.
+        warnings.warn(
+            f"{str(path)!r} was written by ldns_sklearn {version}; this is {__version__}. "
+            "Training resumes from it; delete it to start afresh if the result looks wrong.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return state
 
 
 class _OtherRun(Exception):

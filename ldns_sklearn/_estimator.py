@@ -84,6 +84,30 @@ def restore_on_failure(fit):
     return wrapper
 
 
+def check_declared(estimator, source: str, **expected) -> None:
+    """Refuse a loaded estimator whose size attributes disagree with ``source``.
+
+    A model file declares sizes (``n_neurons_``) beside the arrays that have them; a file
+    whose declarations were edited must not load with a false size, which would then flow
+    into ``n_features_in_`` and every check of new data. ``expected`` maps attribute names
+    to the int the arrays show, or to a shape tuple for array attributes.
+    """
+    name = type(estimator).__name__
+    for attribute, value in expected.items():
+        declared = getattr(estimator, attribute, None)
+        if isinstance(value, tuple):
+            shape = getattr(declared, "shape", None)
+            if shape != value:
+                raise ValueError(
+                    f"{name}.{attribute} has shape {shape} but {source} needs {value}."
+                )
+        elif not (
+            isinstance(declared, Integral) and not isinstance(declared, bool)
+            and declared == value
+        ):
+            raise ValueError(f"{name}.{attribute} = {declared!r} but {source} holds {value}.")
+
+
 class SavableMixin:
     """``save(path)`` and ``cls.load(path)``: :func:`~ldns_sklearn.save_model` and
     :func:`~ldns_sklearn.load_model` as methods, where CEBRA and torch users reach for them."""

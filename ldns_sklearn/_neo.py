@@ -175,7 +175,33 @@ def neo_trials(X, *, name: str = "X") -> tuple[str, list[list]]:
                     "times need their units, t_start and t_stop."
                 )
         trials.append(trains)
+    _check_same_units(trials, name)
     return input_type, trials
+
+
+def _check_same_units(trials: list[list], name: str) -> None:
+    """Refuse trials whose named trains disagree: neurons are matched by position.
+
+    When every train of two trials has a name, the names say which neuron each is; the
+    same position holding another name (``unit_A, unit_B`` in one trial, ``unit_B,
+    unit_A`` in the next) would silently mix two neurons' spikes.
+    """
+    first = [train.name for train in trials[0]]
+    if any(unit is None for unit in first):
+        return
+    for i, trains in enumerate(trials[1:], start=1):
+        names = [train.name for train in trains]
+        if any(unit is None for unit in names) or names == first:
+            continue
+        for j, (a, b) in enumerate(zip(first, names, strict=False)):
+            if a != b:
+                raise ValueError(
+                    f"{name}[{i}][{j}] is the spike train named {b!r}, but {name}[0][{j}] is "
+                    f"named {a!r}: neurons are matched by their position in each trial, so "
+                    "every trial must list the same units in the same order. Sort each "
+                    "trial's trains by name (or remove the names if they do not identify "
+                    "units)."
+                )
 
 
 def as_input_type(trials: list[list], input_type: str, **annotations):

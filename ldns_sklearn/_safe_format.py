@@ -38,6 +38,19 @@ _MAX_UNIT_TEXT = 200
 # A zip member may not claim to inflate to more than this many times its compressed size
 # (deflate's own limit is about 1032), so a small file can never allocate a large array.
 MAX_INFLATION = 1100
+# The JSON document may not inflate to more than this (a model's is a few kB; a checkpoint
+# of 10,000 epochs' history about 2 MB): repetitive JSON compresses near deflate's limit,
+# so the inflation bound alone would let a 1 MB file hold a 1 GB document.
+MAX_HEADER_BYTES = 64 * 2**20
+# The keys each kind of node may hold: anything else is not written by this library.
+_NODE_KEYS = {
+    "array": {"__type__", "key"},
+    "scalar": {"__type__", "key"},
+    "quantity": {"__type__", "key", "units"},
+    "tuple": {"__type__", "items"},
+    "dict": {"__type__", "items"},
+    "estimator": {"__type__", "class", "state"},
+}
 
 
 # ------------------------------------------------------------------------------ units
@@ -228,8 +241,11 @@ def where(path: str) -> str:
 class Decoder:
     """Rebuilds objects from the JSON tree and the archive's arrays (never pickle)."""
 
-    def __init__(self, archive):
+    def __init__(self, archive, *, finite: bool = True):
         self.archive = archive
+        # Arrays of numbers must hold finite values: no saved weight or statistic is NaN or
+        # infinite, and one that is would silently turn every output into NaN.
+        self.finite = finite
 
     def _array(self, node):
         key = node.get("key")
@@ -237,9 +253,12 @@ class Decoder:
             raise ValueError(f"no array member {key!r}.")
         check_member(self.archive.zip, key)
         try:
-            return self.archive[key]
+            array = self.archive[key]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"array member {key!r} cannot be read ({error}).") from error
+        if self.finite and array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            raise ValueError(f"array member {key!r} holds NaN or infinite values.")
+        return array
 
     def decode(self, node):
         if node is None or type(node) in (bool, int, float, str):
@@ -249,6 +268,9 @@ class Decoder:
         if not isinstance(node, dict):
             raise ValueError(f"unexpected {type(node).__name__} in the document.")
         kind = node.get("__type__")
+        unknown = set(node) - _NODE_KEYS.get(kind, set(node))
+        if unknown:
+            raise ValueError(f"the {kind!r} node holds unknown keys {sorted(unknown)}.")
         if kind == "array":
             return self._array(node)
         if kind == "scalar":
@@ -352,10 +374,17 @@ def open_archive(path):
     return archive
 
 
-def read_document(archive, format_name: str, format_version: int) -> dict:
-    """The JSON document of an archive, checked to be of the given format and version."""
+def read_document(archive, format_name: str, format_version: int, keys) -> dict:
+    """The JSON document of an archive, checked to be of the given format and version and
+    to hold no other top-level ``keys`` than those given."""
     if HEADER_KEY not in archive.files:
         raise ValueError(f"it has no {HEADER_KEY!r} member.")
+    size = archive.zip.getinfo(f"{HEADER_KEY}.npy").file_size
+    if size > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"its document inflates to {size / 2**20:.0f} MiB; a file written by ldns_sklearn "
+            f"holds at most {MAX_HEADER_BYTES // 2**20} MiB."
+        )
     check_member(archive.zip, HEADER_KEY)
     header = archive[HEADER_KEY]
     if header.dtype.kind != "U" or header.ndim != 0:
@@ -367,6 +396,9 @@ def read_document(archive, format_name: str, format_version: int) -> dict:
     if not isinstance(document, dict) or document.get("format") != format_name:
         raise ValueError(f"its header does not describe a {format_name} file.")
     version = document.get("format_version")
+    unknown = set(document) - set(keys)
+    if unknown and version == format_version:
+        raise ValueError(f"its document has unknown keys {sorted(unknown)}.")
     if version != format_version or type(version) is not int:
         raise ValueError(
             f"it uses {format_name} format version {version!r} (written by ldns_sklearn "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from ._estimator import (
     TRAINING_CONSTRAINTS,
     SavableMixin,
     TorchTrainedMixin,
+    check_declared,
     restore_on_failure,
 )
 from ._masks import check_observed_bins, check_observed_neurons
@@ -33,6 +35,44 @@ from .observation import (
 )
 
 __all__ = ["S4Autoencoder"]
+
+
+# Calibration factors outside this range mean the network misses a neuron's rate by an
+# order of magnitude (on the benchmark data they lie within a few per cent of 1) ...
+EXTREME_GAIN = 10.0
+# ... for a neuron with enough spikes that its factor is known to within about 10 % (a
+# neuron with 3 spikes can be off tenfold by chance, and its factor harms no one).
+WELL_DETERMINED_SPIKES = 100
+
+
+def _warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
+    extreme = np.flatnonzero(
+        ((gain > EXTREME_GAIN) | (gain < 1 / EXTREME_GAIN)) & (spikes >= WELL_DETERMINED_SPIKES)
+    )
+    if extreme.size == 0:
+        return
+    listed = ", ".join(f"{k} (×{gain[k]:.3g})" for k in extreme[:5])
+    more = f" and {extreme.size - 5} more" if extreme.size > 5 else ""
+    warnings.warn(
+        f"Rate calibration scaled the decoded rates of neuron(s) {listed}{more} by more "
+        f"than {EXTREME_GAIN:g}× (see rate_gain_): the autoencoder misses their rates, e.g. "
+        "because a few bins hold most of their spikes. Check those neurons' counts (a "
+        "recording artefact?) or train longer.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _finite(values: np.ndarray, what: str) -> np.ndarray:
+    """``values``, or an error if the network made any NaN or infinity of them: finite
+    inputs give finite outputs unless the weights are broken, and NaN must not pass on
+    silently (as ``LatentDiffusion.sample`` refuses non-finite latents)."""
+    if not np.all(np.isfinite(values)):
+        raise FloatingPointError(
+            f"The autoencoder produced {what} that are not finite: its network is broken "
+            "(e.g. weights set to NaN or infinity, or a diverged fit). Refit it."
+        )
+    return values
 
 
 class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstimator):
@@ -313,13 +353,16 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     def _encode(self, padded, lengths, observed=None):
         """Latents; with ``observed``, the other entries hidden as coordinated dropout does."""
-        return self.model_.encode(
+        return _finite(self.model_.encode(
             padded, lengths, batch_size=self.batch_size, device=self.device,
             observed=observed, mask_prob=self.mask_prob,
-        )
+        ), "latents")
 
     def _decode(self, padded, lengths):
-        return self.model_.decode(padded, lengths, batch_size=self.batch_size, device=self.device)
+        return _finite(
+            self.model_.decode(padded, lengths, batch_size=self.batch_size, device=self.device),
+            "rates",
+        )
 
     # ----------------------------------------------------------------------- fitting
 
@@ -414,8 +457,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         self._keep_training_record(result, warm)
         latents = self._encode(counts, lengths)
         if self.calibrate_rates:
-            model.calibrate(counts, latents, lengths, batch_size=self.batch_size,
-                            device=self.device)
+            spikes = model.calibrate(counts, latents, lengths, batch_size=self.batch_size,
+                                     device=self.device)
+            _warn_extreme_gains(model.rate_gain, spikes)
 
         observation = self._observation_model(rng)
         if type(observation).fit is PoissonObservation.fit:
@@ -643,3 +687,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 "weights": state.pop("network_"),
             }
         return state
+
+    def _check_loaded_state(self):
+        """Refuse declared sizes that disagree with the network (see ``load_model``)."""
+        if not hasattr(self, "model_"):
+            return
+        spec = self.model_.spec
+        check_declared(self, "its network", n_neurons_=spec.n_neurons, n_latents_=spec.n_latents)
+        for step in (getattr(self, "observation_", None), getattr(self, "binner_", None)):
+            if hasattr(step, "n_neurons_"):
+                check_declared(step, "the autoencoder's network", n_neurons_=spec.n_neurons)

@@ -20,10 +20,12 @@ from ._estimator import (
     TRAINING_CONSTRAINTS,
     SavableMixin,
     TorchTrainedMixin,
+    check_declared,
     restore_on_failure,
     shows_progress,
 )
 from ._masks import fill_missing
+from ._memory import check_fits_in_memory
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
     check_condition,
@@ -405,6 +407,41 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             return scaled, None
         return None, pad_trials(scaled)[0]
 
+    def _check_loaded_state(self):
+        """Refuse declared sizes that disagree with the network (see ``load_model``)."""
+        if not hasattr(self, "model_"):
+            return
+        spec = self.model_.spec
+        n = spec.n_latents
+        check_declared(
+            self, "its network", n_latents_=n, latent_mean_=(n,), latent_scale_=(n,),
+            latent_range_=(2, n),
+        )
+        trial, series = spec.n_trial_features, spec.n_series_features
+        check_declared(
+            self, "its network", n_condition_features_={"trial": trial, "series": series}.get(
+                self.condition_kind_, 0
+            ),
+        )
+        if self.condition_kind_ not in ("trial", "series", None) or (
+            (self.condition_kind_ is None) != (trial == series == 0)
+        ):
+            raise ValueError(
+                f"LatentDiffusion.condition_kind_ = {self.condition_kind_!r} disagrees with "
+                "its network's conditions."
+            )
+        scaler = getattr(self, "condition_scaler_", None)
+        if scaler is not None:
+            k = self.n_condition_features_
+            check_declared(scaler, "LatentDiffusion's network", mean_=(k,), scale_=(k,))
+        lengths = np.asarray(self.train_lengths_)
+        if lengths.ndim != 1 or lengths.size == 0 or lengths.dtype.kind not in "iu" or (
+            lengths.min() < 1
+        ):
+            raise ValueError("LatentDiffusion.train_lengths_ must be positive trial lengths.")
+        if not np.all(self.latent_scale_ > 0):
+            raise ValueError("LatentDiffusion.latent_scale_ must be positive.")
+
     @property
     def _latent_scaler(self):
         scaler = StandardScaler()
@@ -543,6 +580,24 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             return np.full(n_samples, self.train_lengths_[0], dtype=np.int64)
         return rng.choice(self.train_lengths_, size=n_samples, replace=True)
 
+    def _check_sample_memory(self, n_samples, n_bins, per_bin_values=0):
+        """Refuse, before any work, a draw whose output cannot fit in memory.
+
+        ``per_bin_values`` counts the float64 values per bin that callers add to the
+        latents (a pipeline's rates and counts).
+        """
+        n_samples = check_count(n_samples, "n_samples")
+        length = int(np.max(self.train_lengths_)) if n_bins is None else check_count(
+            n_bins, "n_bins"
+        )
+        values = float(n_samples) * length * (self.n_latents_ + per_bin_values)
+        check_fits_in_memory(
+            8 * values,
+            f"sampling {n_samples} trials of {length} bins",
+            "Draw fewer trials at a time (several calls of sample with different "
+            "random_state), or shorter ones (n_bins).",
+        )
+
     def sample(self, n_samples=None, y=None, n_bins=None, random_state=None):
         """Generate new latent trajectories.
 
@@ -573,6 +628,12 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         Z : ndarray of shape (n_samples, n_bins, ``n_latents_``) or list of ndarray
             Latents in the units of the training latents; a list of ``(n_bins_i,
             n_latents_)`` arrays when trial lengths differ.
+
+        Raises
+        ------
+        MemoryError
+            Before any work, if the samples cannot fit in the memory the machine has
+            free (the message gives the size in GB; the error is also a ValueError).
 
         Examples
         --------
@@ -610,6 +671,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                     "give one condition per sample (or omit n_samples)."
                 )
             n_samples = check_count(n_samples, "the number of conditions in y")
+        self._check_sample_memory(n_samples, n_bins)
         kind, values = self._check_y(y, n_samples, None, "the samples", unconditional_ok=True)
         if kind == "series":
             # A time-series condition sets the length of each trial.

@@ -24,7 +24,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend.spike_history import fit_spike_history
-from ._estimator import SavableMixin, TrialInputMixin, restore_on_failure, restored_on_failure
+from ._estimator import (
+    SavableMixin,
+    TrialInputMixin,
+    check_declared,
+    restore_on_failure,
+    restored_on_failure,
+)
 from ._masks import as_boolean_mask
 from ._renewal import (
     RenewalFit,
@@ -395,6 +401,16 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         self.max_count = max_count
         self.max_iter = max_iter
 
+    def _check_loaded_state(self):
+        """Refuse declared sizes that disagree with the fitted arrays (see ``load_model``)."""
+        if not hasattr(self, "bias_"):
+            return
+        n = len(self.bias_)
+        check_declared(
+            self, "bias_", n_neurons_=n, rate_gain_=(n,), max_count_=(n,),
+            history_weights_=(n, self.history),
+        )
+
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure
     def fit(self, counts, rates):
@@ -644,6 +660,17 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         self.rate_gain_ = fit.gain
         self.fluctuation_loadings_, self.fluctuation_ar_ = fit.loadings, fit.ar
         self.fluctuation_sparsity_ = fit.sparsity
+
+    def _check_loaded_state(self):
+        """Refuse declared sizes that disagree with the fitted arrays (see ``load_model``)."""
+        if not hasattr(self, "recovery_"):
+            return
+        n, f = len(self.dispersion_), len(self.fluctuation_sparsity_)
+        check_declared(
+            self, "dispersion_", n_neurons_=n, recovery_=(n, self.history_ + 1),
+            max_count_=(n,), rate_gain_=(n,), fluctuation_loadings_=(n, f),
+            fluctuation_ar_=(f, 2),
+        )
 
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure

@@ -52,6 +52,9 @@ __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 FORMAT_VERSION = 1
 
 _FORMAT_NAME = "ldns_sklearn.model"
+_DOCUMENT_KEYS = (
+    "format", "format_version", "ldns_sklearn_version", "sklearn_version", "estimator",
+)
 
 
 class _Saved:
@@ -186,6 +189,10 @@ class _Decoder(Decoder):
             state[parameter] = default
         estimator = saved.cls.__new__(saved.cls)
         estimator.__setstate__(state)
+        # Sizes the file declares are checked against the arrays that have them.
+        check = getattr(estimator, "_check_loaded_state", None)
+        if check is not None:
+            check()
         return estimator
 
 
@@ -210,7 +217,9 @@ def save_model(estimator, path) -> None:
     path : str, os.PathLike or binary file object
         Where to write. The name is used exactly as given (no ``.npz`` is appended). The
         file is written beside ``path`` and renamed when complete, so a save that fails
-        (a full disk, Ctrl-C) leaves an existing file at ``path`` as it was.
+        (a full disk, Ctrl-C) leaves an existing file at ``path`` as it was. The new file
+        keeps the mode of the one it replaces (a new one gets the umask's); through a
+        symbolic link, the file it points to is replaced.
 
     Raises
     ------
@@ -280,10 +289,13 @@ def load_model(path):
     ------
     ValueError
         ``"<path> is not a valid ldns_sklearn model file: <why>"`` for anything wrong with
-        the file: not a model file, an unknown format version, a class or attribute that
-        is not allowed, data that would need pickle, units that are not plain units,
-        arrays whose declared size does not match the file, corrupt or truncated members.
-        Checks run before anything large is allocated or evaluated.
+        the file: not a model file, an unknown format version, a class, attribute or key
+        that is not allowed, data that would need pickle, units that are not plain units,
+        arrays whose declared size does not match the file, a document larger than 64 MiB,
+        weights whose names or shapes do not fit the network the file describes (checked
+        on torch's ``meta`` device, before the network is built), declared sizes (such as
+        ``n_neurons_``) that disagree with the arrays, NaN or infinite values, corrupt or
+        truncated members. Checks run before anything large is allocated or evaluated.
 
     Warns
     -----
@@ -323,7 +335,7 @@ def load_model(path):
 
 def _load(path):
     with open_archive(path) as archive:
-        document = read_document(archive, _FORMAT_NAME, FORMAT_VERSION)
+        document = read_document(archive, _FORMAT_NAME, FORMAT_VERSION, _DOCUMENT_KEYS)
         version = document.get("ldns_sklearn_version")
         if version != __version__:
             warnings.warn(

@@ -10,13 +10,20 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import SavableMixin, pipeline_verbosity, restored_on_failure
+from ._checkpoint import check_checkpoint_dir
+from ._estimator import (
+    SavableMixin,
+    check_declared,
+    pipeline_verbosity,
+    restored_on_failure,
+)
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo import n_trials
 from ._validation import (
     check_count,
     check_trials,
     is_ragged,
+    n_conditions,
     trial_lengths,
     unpad_trials,
     valid_bins,
@@ -24,6 +31,7 @@ from ._validation import (
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
 from .metrics import generation_report, generation_score
+from .metrics._checks import check_pairwise_memory
 from .observation import training_sample
 from .preprocessing import SpikeTrainBinner
 
@@ -114,6 +122,20 @@ class LDNSPipeline(SavableMixin, Pipeline):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.random_state = random_state
 
+    def _check_loaded_state(self):
+        """Refuse steps whose declared sizes disagree with each other (see ``load_model``):
+        every step that knows its neurons the same number, the sampler as many latents as
+        the autoencoder makes."""
+        steps = [step for _, step in self.steps if step not in (None, "passthrough")]
+        neurons = [step for step in steps if hasattr(step, "n_neurons_")]
+        for step in neurons[1:]:
+            check_declared(step, f"the pipeline's {type(neurons[0]).__name__}",
+                           n_neurons_=neurons[0].n_neurons_)
+        latents = [step for step in steps if hasattr(step, "n_latents_")]
+        for step in latents[1:]:
+            check_declared(step, f"the pipeline's {type(latents[0]).__name__}",
+                           n_latents_=latents[0].n_latents_)
+
     def fit(self, X, y=None, **params):
         """Fit every step in turn, as :meth:`sklearn.pipeline.Pipeline.fit` does.
 
@@ -143,6 +165,10 @@ class LDNSPipeline(SavableMixin, Pipeline):
         self : LDNSPipeline
         """
         steps = [step for _, step in self.steps if step is not None and step != "passthrough"]
+        # Before the first step trains: a later step's folder must not fail hours in.
+        for step in steps:
+            if getattr(step, "checkpoint_dir", None) is not None:
+                check_checkpoint_dir(step.checkpoint_dir)
         with restored_on_failure(self, *steps), pipeline_verbosity(self.verbose):
             super().fit(X, y, **params)
             self._calibrate_observation(X, y)
@@ -207,6 +233,21 @@ class LDNSPipeline(SavableMixin, Pipeline):
             kwargs["n_bins"] = n_bins
         return self._sampler().sample(n_samples, **kwargs)
 
+    def _check_sample_memory(self, n_samples, y, n_bins):
+        """Refuse a draw whose decoded trials cannot fit in memory, before any work."""
+        final = self._sampler()
+        if not hasattr(final, "_check_sample_memory") or (n_samples is None and y is None):
+            return  # another kind of last step, or a call the step itself will refuse
+        if n_samples is None:
+            n_samples = n_conditions(y)
+        neurons = max(
+            (getattr(step, "n_neurons_", 0) for _, _, step in self._iter(with_final=False)),
+            default=0,
+        )
+        # Per bin and neuron: the decoded rates, the drawn counts and the observation
+        # model's working arrays of that size.
+        final._check_sample_memory(n_samples, n_bins, per_bin_values=4 * neurons)
+
     def _inverse(self, Z, steps, rng):
         for _, _, step in reversed(list(steps)):
             if _accepts(step.inverse_transform, "random_state"):
@@ -237,9 +278,17 @@ class LDNSPipeline(SavableMixin, Pipeline):
             Trials as the first step's ``inverse_transform`` returns them: a list of
             trials of ``neo.SpikeTrain`` for a pipeline fitted on Neo data, counts
             ``(n_samples, n_bins, n_neurons)`` for one fitted on counts.
+
+        Raises
+        ------
+        MemoryError
+            Before any work, if the decoded samples cannot fit in the memory the machine
+            has free (the message gives the size in GB and what to do; the error is also
+            a ValueError).
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
+        self._check_sample_memory(n_samples, y, n_bins)
         with pipeline_verbosity(self.verbose):
             Z = self._sample_latents(n_samples, y, n_bins, rng)
         return self._inverse(Z, self._iter(with_final=False, filter_passthrough=True), rng)
@@ -440,6 +489,11 @@ class LDNSPipeline(SavableMixin, Pipeline):
         Z = self._sample_latents(n_samples, y, n_bins, rng)
         return real, self._inverse(Z, [encoder], rng)
 
+    def _check_score_memory(self):
+        """Refuse, before sampling, a score whose pairwise statistics cannot fit in memory."""
+        _, _, encoder = self._comparison_split()[1]
+        check_pairwise_memory(getattr(encoder, "n_neurons_", 0))
+
     def score(self, X, y=None, sample_weight=None, **params):
         """Generation quality: about -1 is as close as real data, higher is better.
 
@@ -472,6 +526,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
         if sample_weight is not None or params:
             unsupported = ["sample_weight"] * (sample_weight is not None) + sorted(params)
             raise ValueError(f"LDNSPipeline.score does not support {', '.join(unsupported)}.")
+        self._check_score_memory()
         return generation_score(*self.real_and_generated_counts(X, y))
 
     def score_report(self, X, y=None, *, training=None, two_sample=True, random_state=None):
@@ -522,6 +577,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
         (['auto_correlation_rmse', 'cross_correlation_rmse'], 0.5)
         """
         check_is_fitted(self)
+        self._check_score_memory()
         seed = self.random_state if random_state is None else random_state
         real, generated = self.real_and_generated_counts(X, y, random_state=seed)
         if training is not None:

@@ -19,6 +19,7 @@ import gc
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import SavableMixin, TrialInputMixin
+from ._estimator import SavableMixin, TrialInputMixin, check_declared
 from ._inpaint_neo import keep_recorded_spikes
 from ._neo import (
     as_input_type,
@@ -528,6 +529,20 @@ class SpikeTrainBinner(SavableMixin, TrialInputMixin, TransformerMixin, BaseEsti
     def __init__(self, bin_size=5 * pq.ms, *, spike_placement="even"):
         self.bin_size = bin_size
         self.spike_placement = spike_placement
+
+    def _check_loaded_state(self):
+        """Refuse declared sizes that disagree with each other (see ``load_model``)."""
+        if not hasattr(self, "n_neurons_"):
+            return
+        check_declared(self, "n_neurons_", n_features_in_=self.n_neurons_)
+        n_bins = self.n_bins_
+        if n_bins is not None and not (
+            isinstance(n_bins, Integral) and not isinstance(n_bins, bool) and n_bins >= 1
+        ):
+            raise ValueError(
+                f"SpikeTrainBinner.n_bins_ must be a positive number of bins or None, got "
+                f"{n_bins!r}."
+            )
 
     def _fit(self, X):
         # Checked before _validate_params so that a bare number gets the explanation of

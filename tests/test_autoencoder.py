@@ -491,3 +491,12 @@ def test_autoregressive_observation_drives_inverse_transform():
     assert ae.observation_.history_weights_.shape == (5, 3)
     counts = ae.inverse_transform(ae.transform(X), random_state=0)
     assert counts.shape == X.shape and counts.max() <= 2
+
+
+def test_an_extreme_rate_calibration_factor_warns():
+    counts = np.random.default_rng(0).poisson(0.5, size=(16, 20, 4))
+    counts[3, 7, 2] = 10**6  # one bin of a million spikes: a recording artefact
+    with pytest.warns(UserWarning, match=r"neuron\(s\) .*2 \(×[\d.]+\).* by more than 10×"):
+        ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=1,
+                           observation="poisson", random_state=0).fit(counts)
+    assert ae.rate_gain_[2] > 10

@@ -3,6 +3,7 @@
 Also ``warm_start``: a second fit continues the fitted network.
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from ldns_sklearn import LatentDiffusion, S4Autoencoder
-from ldns_sklearn._checkpoint import FORMAT_NAME, FORMAT_VERSION
+from ldns_sklearn._checkpoint import DOCUMENT_KEYS, FORMAT_NAME, FORMAT_VERSION
 from ldns_sklearn._safe_format import Decoder, open_archive, read_document
 
 DM = dict(hidden_channels=16, n_blocks=1, state_size=8, batch_size=8, n_diffusion_steps=50,
@@ -29,7 +30,7 @@ def latents(seed=0, n_trials=96):
 
 def read_checkpoint(path):
     with open_archive(path) as archive:
-        document = read_document(archive, FORMAT_NAME, FORMAT_VERSION)
+        document = read_document(archive, FORMAT_NAME, FORMAT_VERSION, DOCUMENT_KEYS)
         return Decoder(archive).decode(document["state"])
 
 
@@ -136,3 +137,40 @@ def test_warm_start_recomputes_the_rate_factors():
     np.testing.assert_allclose(rates.sum(axis=(0, 1)), X.sum(axis=(0, 1)), rtol=1e-9)
     ae.set_params(calibrate_rates=False).fit(X)
     np.testing.assert_array_equal(ae.rate_gain_, np.ones(5))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_a_checkpoint_dir_that_cannot_be_written_fails_before_training(monkeypatch):
+    from ldns_sklearn import make_ldns_pipeline
+
+    trained = []
+    monkeypatch.setattr(S4Autoencoder, "_fit", lambda *a, **k: trained.append(1))
+    # /proc refuses new files even to root, where permission bits would not.
+    with pytest.raises(PermissionError, match="checkpoint_dir='/proc/ckpt'"):
+        LatentDiffusion(**DM, max_epochs=1, checkpoint_dir="/proc/ckpt").fit(latents(0, 16))
+    pipe = make_ldns_pipeline(bin_size=None, n_latents=2, diffusion_params={
+        "checkpoint_dir": "/proc/ckpt"})
+    with pytest.raises(PermissionError, match="checkpoint_dir='/proc/ckpt'"):
+        pipe.fit(np.ones((4, 8, 3), dtype=int))  # the diffusion step's folder: before the ae
+    assert trained == []
+
+
+def test_a_checkpoint_of_another_version_warns_and_a_non_finite_one_is_refused(tmp_path):
+    LatentDiffusion(**DM, max_epochs=2, checkpoint_dir=tmp_path).fit(latents(0, 16))
+    path = tmp_path / "LatentDiffusion.checkpoint.npz"
+    with np.load(path, allow_pickle=False) as archive:
+        members = {key: archive[key] for key in archive.files}
+    document = json.loads(str(members["ldns_sklearn_model"][()]))
+    document["ldns_sklearn_version"] = "0.0.1"
+    members["ldns_sklearn_model"] = np.array(json.dumps(document))
+    with open(path, "wb") as file:
+        np.savez(file, **members)
+    with pytest.warns(UserWarning, match="written by ldns_sklearn 0.0.1"):
+        LatentDiffusion(**DM, max_epochs=2, checkpoint_dir=tmp_path).fit(latents(0, 16))
+    weight = max((k for k in members if members[k].dtype.kind == "f"),
+                 key=lambda k: members[k].size)
+    members[weight] = np.full_like(members[weight], np.nan)
+    with open(path, "wb") as file:
+        np.savez(file, **members)
+    with pytest.raises(ValueError, match=r"not a valid ldns_sklearn checkpoint: .*NaN"):
+        LatentDiffusion(**DM, max_epochs=2, checkpoint_dir=tmp_path).fit(latents(0, 16))

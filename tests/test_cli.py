@@ -229,3 +229,62 @@ def test_the_installed_command_and_module_run(tmp_path):
         done = subprocess.run([*command, "evaluate", "nothing.npz", "nothing.npz"],
                               capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 1 and "does not exist" in done.stderr
+
+
+# ------------------------------------------------- nothing the user has is lost (issue 26)
+
+
+def test_no_command_replaces_its_own_input(counts_file, model_file, tmp_path, capsys):
+    recording = tmp_path / "rec.npz"
+    recording.write_bytes(counts_file.read_bytes())
+    model = tmp_path / "model.npz"
+    model.write_bytes(model_file.read_bytes())
+    link = tmp_path / "alias.npz"
+    link.symlink_to(model)
+    for argv, option in [
+        (["fit", recording, "-o", tmp_path / "." / "rec.npz", "--overwrite", *TINY], "DATA"),
+        (["sample", model, "-n", 2, "-o", model, "--overwrite"], "MODEL"),
+        (["sample", model, "-n", 2, "-o", link, "--overwrite"], "MODEL"),
+        (["sample", model, "--condition-file", recording, "--condition", "direction",
+          "-o", recording, "--overwrite"], "--condition-file"),
+    ]:
+        assert run(*argv) == 1
+        assert f"is the same file as {option}" in capsys.readouterr().err
+    assert recording.read_bytes() == counts_file.read_bytes()
+    assert model.read_bytes() == model_file.read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_an_output_that_cannot_be_written_fails_before_reading_the_data(tmp_path, capsys,
+                                                                          monkeypatch):
+    # /proc refuses new files even to root, where permission bits would not.
+    read = []
+    monkeypatch.setattr("ldns_sklearn.cli._commands.read_recording",
+                        lambda args: read.append(args) or 1 / 0)
+    assert run("fit", tmp_path / "data.npz", "-o", "/proc/model.npz") == 1
+    err = capsys.readouterr().err
+    assert "cannot write in the folder of '/proc/model.npz'" in err and "partial" not in err
+    assert run("fit", tmp_path / "data.npz", "-o", tmp_path / "m.npz",
+               "--checkpoint-dir", "/proc/checkpoints") == 1
+    assert "checkpoint_dir='/proc/checkpoints'" in capsys.readouterr().err
+    assert read == [] and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sample", "{model}", "-n", "1000000000", "-o", "{tmp}/out.npz"],
+         "GB of memory"),
+        (["sample", "{model}", "-n", "1", "--n-bins", "1000000000000", "-o", "{tmp}/out.npz"],
+         "GB of memory"),
+        (["fit", "{tmp}/data.txt", "-o", "{tmp}/m.npz"], "could not read"),
+    ],
+)
+def test_huge_requests_and_unreadable_neo_files_are_one_line(argv, message, model_file,
+                                                             tmp_path, capsys):
+    (tmp_path / "data.txt").write_text("hello world\n")  # Neo: IndexError
+    argv = [arg.format(tmp=tmp_path, model=model_file) for arg in argv]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and message in err.splitlines()[-1]
+    assert not (tmp_path / "out.npz").exists() and not (tmp_path / "m.npz").exists()

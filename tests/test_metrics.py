@@ -333,10 +333,11 @@ def test_generation_score_orders_models_and_is_zero_for_the_data_itself(lorenz):
     assert -2 < held_out < -0.5
 
 
-def test_generation_score_handles_undefined_and_zero_references():
+def test_generation_score_refuses_data_without_a_reference_instead_of_minus_inf():
     constant = np.ones((4, 6, 3), dtype=int)  # identical trials: every reference is 0
-    assert generation_score(constant, constant) == 0.0
-    assert generation_score(constant, 2 * constant) == -np.inf
+    for generated in (constant, 2 * constant):  # was 0.0 and -inf: a search ranks by it
+        with pytest.raises(ValueError, match="no statistic can be scored"):
+            generation_score(constant, generated)
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,3 +546,14 @@ def test_metrics_take_neo_trials_with_their_recorded_or_a_given_bin_size(poisson
     with pytest.raises(TypeError, match="pass bin_size="):
         mean_rate_rmse(recorded, real)
     assert mean_rate_rmse(recorded, real, bin_size=bin_size) == pytest.approx(0.0)
+
+
+def test_a_statistic_with_a_zero_floor_is_left_out_with_a_warning_not_minus_inf():
+    rng = np.random.default_rng(0)
+    real, generated = rng.poisson(0.3, (2, 20, 5)), rng.poisson(0.3, (2, 20, 5))
+    # One trial per half: the Fano factor's spread across trials is 0 in both halves.
+    with pytest.warns(UserWarning, match="fano_factor_rmse: .* floor of 0 on 2 trials"):
+        score = generation_score(real, generated)
+    assert np.isfinite(score) and score < 0
+    with pytest.raises(ValueError, match="no statistic can be scored on these 10 real trials"):
+        generation_score(np.zeros((10, 20, 5), dtype=int), generated)

@@ -1,8 +1,10 @@
 """save_model / load_model: exact round trips, and files that load without pickle."""
 
+import errno
 import io
 import json
 import math
+import os
 import pickle
 import re
 import sys
@@ -330,11 +332,15 @@ def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
 
     def disk_full(file, **members):
         file.write(b"half an archive")
-        raise OSError("No space left on device")
+        # As the OS raises it: naming the hidden file being written.
+        raise OSError(errno.ENOSPC, "No space left on device", file.name)
 
     monkeypatch.setattr(np, "savez_compressed", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OSError, match="No space") as error:
         save_model(SpikeTrainBinner(bin_size=3 * pq.ms), path)
+    # The error names the user's file, never the temporary one (issue 26).
+    assert error.value.errno == errno.ENOSPC and str(path) in str(error.value)
+    assert "partial" not in str(error.value)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["binner.npz"]  # no partial file left
 
@@ -661,3 +667,184 @@ def test_any_failure_inside_a_tampered_file_is_one_clear_error(tmp_path, pipelin
     rewrite(path, bad_spec)
     # The network's constructor raises TypeError deep inside; the user sees one ValueError.
     _refused_quickly(path, "TypeError: .*no_such_field")
+
+
+# --------------------------------------- small files that claim large models (issue 26)
+
+
+def _items(document, *path):
+    """The items of the state of the estimator at ``path`` (step names of a pipeline)."""
+    node = document["estimator"]
+    for step in path:
+        steps = node["state"]["items"]["steps"]
+        node = next(pair["items"][1] for pair in steps if pair["items"][0] == step)
+    return node["state"]["items"]
+
+
+@pytest.fixture(scope="module")
+def autoencoder(lorenz):
+    return S4Autoencoder(**TINY_AE, random_state=0).fit(lorenz.counts)
+
+
+def test_a_spec_claiming_wide_layers_is_refused_before_building_them(autoencoder, tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(autoencoder, path)
+
+    def widen(document):
+        _items(document)["model_"]["items"]["spec"]["items"]["hidden_channels"] = 10_000
+
+    rewrite(path, widen)
+    # Built, a 10,000-wide network took 29 s and 1.9 GB before torch refused the weights.
+    _refused_quickly(path, "the spec and the weights disagree")
+
+
+def test_a_huge_document_is_refused_by_its_declared_size(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+
+    def pad(document):
+        document["estimator"]["state"]["items"]["spike_placement"] = "even" + " " * 2**20
+
+    rewrite(path, pad)
+    # The cap is 64 MiB; checked here at 1 MiB, where making the file is cheap.
+    monkeypatch.setattr("ldns_sklearn._safe_format.MAX_HEADER_BYTES", 2**20)
+    _refused_quickly(path, "its document inflates to 4 MiB")
+
+
+@pytest.mark.parametrize("where", ["document", "node"])
+def test_keys_this_library_never_writes_are_refused(where, tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), path)
+
+    def add_key(document):
+        target = document if where == "document" else document["estimator"]
+        target["payload"] = "x" * 100
+
+    rewrite(path, add_key)
+    _refused_quickly(path, r"unknown keys \['payload'\]")
+
+
+@pytest.mark.parametrize(
+    "step, attribute, value, match",
+    [
+        ("ae", "n_neurons_", 10**9, r"S4Autoencoder.n_neurons_ = 1000000000 but its network"),
+        ("ae", "n_latents_", 3, r"n_latents_ = 3 but its network holds 2"),
+        ("bin", "n_neurons_", 5, r"SpikeTrainBinner.n_features_in_ = 6 but n_neurons_"),
+        ("diffusion", "n_latents_", 3, r"n_latents_ = 3 but its network holds 2"),
+    ],
+)
+def test_declared_sizes_that_disagree_with_the_weights_are_refused(pipeline, tmp_path, step,
+                                                                    attribute, value, match):
+    path = tmp_path / "model.npz"
+    save_model(pipeline, path)
+
+    def lie(document):
+        _items(document, step)[attribute] = value
+
+    rewrite(path, lie)
+    _refused_quickly(path, match)
+
+
+def test_train_lengths_of_a_billion_bins_cannot_make_sample_allocate(pipeline, tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(pipeline, path)
+    with np.load(path, allow_pickle=False) as archive:
+        document = json.loads(str(archive[HEADER][()]))
+    key = _items(document, "diffusion")["train_lengths_"]["key"]
+    rewrite(path, **{key: np.full(16, 10**9, dtype=np.int64)})
+    loaded = load_model(path)  # nothing in the file contradicts it
+    started = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"sampling 1 trials of 1000000000 bins needs about"):
+        loaded.sample(1)
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "estimator, weight",
+    [
+        ("autoencoder", "encoder"),  # an encoder weight: transform gave NaN latents
+        ("autoencoder", "decoder"),  # a decoder weight: predict_rates gave NaN rates
+        ("history", "bias_"),  # a spike-history bias: numpy's "lam value too large"
+    ],
+)
+def test_non_finite_arrays_are_refused(estimator, weight, autoencoder, lorenz, tmp_path):
+    path = tmp_path / "model.npz"
+    if estimator == "autoencoder":
+        save_model(autoencoder, path)
+    else:
+        rates = np.full(lorenz.counts.shape, 0.3)
+        save_model(AutoregressiveObservation(history=2).fit(lorenz.counts, rates), path)
+    with np.load(path, allow_pickle=False) as archive:
+        document = json.loads(str(archive[HEADER][()]))
+        if estimator == "autoencoder":
+            weights = _items(document)["model_"]["items"]["weights"]["items"]
+            name = next(name for name in weights if name.startswith(weight))
+            key = weights[name]["key"]
+        else:
+            key = _items(document)[weight]["key"]
+        array = archive[key].copy()
+    array.flat[0] = np.inf if weight == "encoder" else np.nan
+    rewrite(path, **{key: array})
+    _refused_quickly(path, f"array member '{key}' holds NaN or infinite values")
+
+
+def test_a_network_that_makes_nan_is_an_error_not_nan(autoencoder, lorenz):
+    broken = pickle.loads(pickle.dumps(autoencoder))  # a copy, weights and all
+    for parameter in broken.model_.network.parameters():
+        parameter.data.fill_(float("nan"))  # as a diverged fit or a broken device leaves it
+    with pytest.raises(FloatingPointError, match="latents that are not finite"):
+        broken.transform(lorenz.counts)
+    with pytest.raises(FloatingPointError, match="rates that are not finite"):
+        broken.predict_rates(np.zeros((2, 20, 2)))
+
+
+# ----------------------------------------------------- what a save does to the disk
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_a_saved_file_has_the_mode_of_a_new_file_or_of_the_one_it_replaces(tmp_path):
+    binner = SpikeTrainBinner(bin_size=5 * pq.ms)
+    old_umask = os.umask(0o022)
+    try:
+        save_model(binner, tmp_path / "new.npz")
+        shared = tmp_path / "shared.npz"
+        save_model(binner, shared)
+        shared.chmod(0o664)
+        save_model(binner, shared)  # replacing a group-writable file keeps it so
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "new.npz").stat().st_mode & 0o777 == 0o644  # was 0o600
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
+def test_saving_through_a_symlink_replaces_the_file_it_points_to(tmp_path):
+    target = tmp_path / "models" / "v1.npz"
+    target.parent.mkdir()
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), target)
+    link = tmp_path / "current.npz"
+    link.symlink_to(target)
+    save_model(SpikeTrainBinner(bin_size=7 * pq.ms), link)
+    assert link.is_symlink()  # was replaced by a plain file
+    assert load_model(target).bin_size == 7 * pq.ms
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process ids are asked on POSIX only")
+def test_partial_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+
+    from ldns_sklearn._files import _HOST
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = int(finished.stdout)  # a process that has exited: its partial is left over
+    stale = tmp_path / f".model.partial-{_HOST}-{dead}-0a1b2c3d.npz"
+    live = tmp_path / f".model.partial-{_HOST}-{os.getppid()}-0a1b2c3d.npz"
+    other = tmp_path / f".other.partial-{_HOST}-{dead}-0a1b2c3d.npz"
+    for partial in (stale, live, other):
+        partial.write_bytes(bytes(1000))
+    save_model(SpikeTrainBinner(bin_size=5 * pq.ms), tmp_path / "model.npz")
+    assert not stale.exists()
+    assert live.exists() and other.exists()  # another writer's, another file's
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [live.name, other.name, "model.npz"]
+    )

@@ -250,3 +250,31 @@ def test_score_report_adds_single_trial_checks(fitted_on_neo, lorenz):
     assert report.two_sample.n_real == 10 and report.two_sample.n_generated == 10
     assert report.memorisation.generated_distances.shape == (10,)
     assert fitted_on_neo.score_report(X, two_sample=False).two_sample is None
+
+
+# ---------------------------------------- requests that cannot fit, refused before work
+
+
+def test_sampling_more_than_fits_in_memory_is_refused_at_once(fitted_on_neo, monkeypatch):
+    drew = []
+    monkeypatch.setattr(LatentDiffusion, "_draw", lambda *a, **k: drew.append(1))
+    for kwargs, size in [({"n_samples": 10**9}, "10**9 trials"),
+                         ({"n_samples": 1, "n_bins": 10**9}, "10**9 bins")]:
+        with pytest.raises(MemoryError, match=r"needs about [\d.e+]+ GB of memory; this "
+                           "machine has") as error:
+            fitted_on_neo.sample(**kwargs)
+        assert isinstance(error.value, ValueError), size  # what searches and the CLI report
+    assert drew == []
+
+
+def test_a_score_whose_pairwise_statistics_cannot_fit_is_refused_before_sampling(
+    fitted_on_neo, lorenz, monkeypatch
+):
+    # 6 neurons' pairs (about 3.5 kB) in "3 kB" of memory stand for 10,000 neurons' (10 GB)
+    # on a laptop; sampling the 24 trials would need 7.7 kB, so the order of checks shows.
+    monkeypatch.setattr("ldns_sklearn._memory.available_memory", lambda: 3000)
+    monkeypatch.setattr(LatentDiffusion, "_draw", lambda *a, **k: 1 / 0)
+    with pytest.raises(MemoryError, match="pairwise correlations of 6 neurons"):
+        fitted_on_neo.score(lorenz.spiketrains)
+    with pytest.raises(MemoryError, match="a subset of the neurons"):
+        generation_score(lorenz.counts, lorenz.counts)

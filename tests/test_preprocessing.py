@@ -638,3 +638,16 @@ def test_is_neo_trials_and_table_reader():
     ((trials_slice, times, train),) = list(table.trial_chunks())
     assert trials_slice == slice(0, 1) and times.tolist() == [0.001, 3.0, 4.0]
     assert train.tolist() == [0, 1, 1]
+
+
+def test_named_trains_listed_in_another_order_are_refused_not_mixed():
+    def trial(names):
+        return [neo.SpikeTrain([0.01] * pq.s, t_stop=0.1 * pq.s, name=name) for name in names]
+
+    with pytest.raises(ValueError, match=r"X\[1\]\[0\] is the spike train named 'unit_B', but "
+                       r"X\[0\]\[0\] is named 'unit_A'"):
+        SpikeTrainBinner(bin_size=BIN).fit([trial(["unit_A", "unit_B"]),
+                                            trial(["unit_B", "unit_A"])])
+    # Unnamed trains, or the same names in the same order, are matched by position.
+    SpikeTrainBinner(bin_size=BIN).fit([trial(["unit_A", "unit_B"])] * 2)
+    SpikeTrainBinner(bin_size=BIN).fit([trial([None, None]), trial(["unit_B", "unit_A"])])

@@ -26,7 +26,7 @@ from .._validation import valid_bins
 from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout, hide
 from .device import autocast, make_generator, resolve_device, seeded
 from .training import ArrayRows, Checkpointing, TrainingConfig, TrainingResult, train
-from .weights import export_weights, load_weights
+from .weights import check_weights, export_weights, load_weights
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class AutoencoderModel:
         rates *= self.rate_gain
         return rates
 
-    def calibrate(self, counts, latents, lengths, *, batch_size: int, device: str) -> None:
+    def calibrate(self, counts, latents, lengths, *, batch_size: int, device: str) -> np.ndarray:
         """Set ``rate_gain`` so that each neuron's decoded rates sum to its spike count.
 
         The Poisson maximum-likelihood factor per neuron, ``sum(counts) / sum(rates)`` over
@@ -132,7 +132,8 @@ class AutoencoderModel:
         coordinated dropout through a softplus, so its rates on fully seen input are not
         unbiased by construction (on the benchmark data ~1% high on average). A
         neuron without spikes (or whose rates underflowed to 0) keeps the factor 1. Read in
-        batches: nothing as large as the data is held.
+        batches: nothing as large as the data is held. Returns each neuron's spike count,
+        which says how well its factor is determined.
         """
         self.rate_gain = np.ones(self.spec.n_neurons)
         total_counts = np.zeros(self.spec.n_neurons)
@@ -150,6 +151,7 @@ class AutoencoderModel:
         # A rate that underflowed to 0 everywhere cannot be scaled to its count.
         known = (total_counts > 0) & (total_rates > 0)
         self.rate_gain[known] = total_counts[known] / total_rates[known]
+        return total_counts
 
     def held_out_rates(
         self, counts, lengths, *, mask_prob: float, batch_size: int, device: str
@@ -218,7 +220,9 @@ class AutoencoderModel:
         Exports from before rate calibration have no ``rate_gain``: their rates were used
         as decoded, i.e. with factor 1.
         """
-        model = cls(AutoencoderSpec(**exported["spec"]))
+        spec = AutoencoderSpec(**exported["spec"])
+        check_weights(lambda: S4AutoencoderNet(**asdict(spec)), exported["weights"])
+        model = cls(spec)
         load_weights(model.network, exported["weights"])
         model.network.eval()
         if "rate_gain" in exported:

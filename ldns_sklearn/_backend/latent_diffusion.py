@@ -24,7 +24,7 @@ from .inpainting import training_observations
 from .samplers import sample
 from .schedule import NoiseSchedule, denoising_loss
 from .training import Checkpointing, TrainingConfig, TrainingResult, evaluate, train
-from .weights import export_weights, load_weights
+from .weights import check_weights, export_weights, load_weights
 
 # Time steps at which ``score`` evaluates the denoising loss: evenly spread over the
 # schedule (centres of SCORE_TIMESTEPS equal bins), so the score weighs all noise levels
@@ -52,6 +52,24 @@ class DenoiserSpec:
     inpainting: bool = False
 
 
+# Longest noise schedule a saved model may declare: 1000 times the paper's. (Its arrays
+# are the only part of a model whose size no stored weight shows.)
+MAX_DIFFUSION_STEPS = 10**6
+
+
+def _denoiser(spec: DenoiserSpec) -> Denoiser:
+    return Denoiser(
+        spec.n_latents,
+        spec.hidden_channels,
+        spec.n_blocks,
+        n_trial_features=spec.n_trial_features,
+        n_series_features=spec.n_series_features,
+        state_size=spec.state_size,
+        null_condition=spec.null_condition,
+        inpainting=spec.inpainting,
+    )
+
+
 def _to_channels_first(array: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(np.swapaxes(array, 1, 2)), dtype=torch.float32)
 
@@ -67,16 +85,7 @@ class LatentDiffusionModel:
         self.spec = spec
         self.schedule = NoiseSchedule(spec.n_diffusion_steps, spec.noise_schedule)
         with seeded(seed):
-            self.network = Denoiser(
-                spec.n_latents,
-                spec.hidden_channels,
-                spec.n_blocks,
-                n_trial_features=spec.n_trial_features,
-                n_series_features=spec.n_series_features,
-                state_size=spec.state_size,
-                null_condition=spec.null_condition,
-                inpainting=spec.inpainting,
-            )
+            self.network = _denoiser(spec)
         self.network.eval()
 
     # --- data -------------------------------------------------------------------------
@@ -343,7 +352,15 @@ class LatentDiffusionModel:
     @classmethod
     def from_export(cls, exported: dict) -> LatentDiffusionModel:
         """Rebuild a model from :meth:`export` (on the CPU)."""
-        model = cls(DenoiserSpec(**exported["spec"]))
+        spec = DenoiserSpec(**exported["spec"])
+        if not 1 <= spec.n_diffusion_steps <= MAX_DIFFUSION_STEPS:
+            # The one size of the spec that no weight shows: the schedule's length.
+            raise ValueError(
+                f"n_diffusion_steps={spec.n_diffusion_steps!r} is not between 1 and "
+                f"{MAX_DIFFUSION_STEPS}."
+            )
+        check_weights(lambda: _denoiser(spec), exported["weights"])
+        model = cls(spec)
         load_weights(model.network, exported["weights"])
         model.network.eval()
         return model

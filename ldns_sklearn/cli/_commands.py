@@ -11,7 +11,8 @@ import numpy as np
 import quantities as pq
 
 from .._backend.distributed import is_main_process, process_group_from_environment
-from .._files import check_writable, replacing
+from .._checkpoint import check_checkpoint_dir
+from .._files import check_writable, replacing, same_file
 from ..datasets import save_nwb_trials
 from ..metrics import DISCREPANCIES
 from ..observation import AutoregressiveObservation, RenewalObservation
@@ -28,12 +29,20 @@ def _say(args, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _check_output(path: str, overwrite: bool, suffixes=None) -> None:
-    """Refuse an output before any work: a long fit must not end in 'file exists'."""
+def _check_output(path: str, overwrite: bool, inputs: dict, suffixes=None) -> None:
+    """Refuse an output before any work: a long fit must not end in 'file exists', and
+    no command may replace one of its own inputs (``inputs``: option name -> path)."""
     if suffixes is not None and Path(path).suffix not in suffixes:
         raise ValueError(
             f"--output {path!r} must end in {' or '.join(suffixes)} (it says the format)."
         )
+    for option, source in inputs.items():
+        if source is not None and same_file(path, source):
+            raise ValueError(
+                f"--output {path!r} is the same file as {option} {source!r}; writing it "
+                "would destroy the input (--overwrite replaces an old output, never an "
+                "input). Choose another output file."
+            )
     check_writable(path, overwrite=overwrite, overwrite_option="--overwrite")
 
 
@@ -106,7 +115,9 @@ def _observation(args):
 
 
 def _fit(args) -> None:
-    _check_output(args.output, args.overwrite)
+    _check_output(args.output, args.overwrite, {"DATA": args.data})
+    if args.checkpoint_dir is not None:
+        check_checkpoint_dir(args.checkpoint_dir)
     observation = _observation(args)
     pipe = make_ldns_pipeline(
         bin_size=bin_size(args),
@@ -138,7 +149,10 @@ def _binner(pipe: LDNSPipeline) -> SpikeTrainBinner | None:
 
 
 def sample(args) -> None:
-    _check_output(args.output, args.overwrite, SAMPLE_SUFFIXES)
+    _check_output(
+        args.output, args.overwrite,
+        {"MODEL": args.model, "--condition-file": args.condition_file}, SAMPLE_SUFFIXES,
+    )
     pipe = _load_pipeline(args)
     binner = _binner(pipe)
     if binner is None:

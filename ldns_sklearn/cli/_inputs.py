@@ -142,7 +142,15 @@ def _read_neo(file: Path, args) -> Recording:
         )
     if args.condition is not None:
         raise ValueError("--condition is for NWB and .npz data, not for other Neo files.")
-    block = io.read_block()
+    try:
+        block = io.read_block()
+    except Exception as error:
+        # Each Neo reader fails its own way on a file it cannot parse (IndexError on a .txt
+        # that is no spike-time table, struct errors, ...): one message, naming the file.
+        raise ValueError(
+            f"Neo's {type(io).__name__} could not read {str(file)!r} "
+            f"({type(error).__name__}: {error}); is it a recording in that format?"
+        ) from error
     segments = list(block.segments)
     if args.trial_epoch is not None:
         trials = []

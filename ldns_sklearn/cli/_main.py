@@ -7,10 +7,10 @@ import sys
 from . import _commands
 from ._parser import build_parser
 
-# Failures of the user's input or environment (bad files, options, data, missing extras):
-# one line naming the problem and exit status 1, without a traceback. Anything else is a
-# bug and keeps its traceback.
-EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError)
+# Failures of the user's input or environment (bad files, options, data, missing extras,
+# a request larger than the memory): one line naming the problem and exit status 1, without
+# a traceback. Anything else is a bug and keeps its traceback.
+EXPECTED_ERRORS = (ValueError, TypeError, OSError, ImportError, MemoryError)
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,7 @@ import quantities as pq
 from scipy.integrate import solve_ivp
 from sklearn.utils import Bunch, check_random_state
 
+from .._memory import check_generated_size
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
 from ._rates import poisson_spikes, rates_with_mean
@@ -164,6 +165,7 @@ def make_lorenz_spikes(
     >>> round(float(data.rates.mean()), 6)
     0.5
     """
+    check_generated_size(n_trials, n_bins, n_neurons, "make_lorenz_spikes")
     bin_size = check_time_quantity(bin_size, "bin_size", positive=True)
     rng = check_random_state(random_state)
 

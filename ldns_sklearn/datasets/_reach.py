@@ -8,6 +8,7 @@ import numpy as np
 import quantities as pq
 from sklearn.utils import Bunch, check_random_state
 
+from .._memory import check_generated_size
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
 from ._rates import poisson_spikes, rates_with_mean
@@ -188,6 +189,7 @@ def make_reach_spikes(
     >>> bool(np.all(np.abs(np.linalg.norm(end, axis=1) - 10) < 2))
     True
     """
+    check_generated_size(n_trials, n_bins, n_neurons, "make_reach_spikes")
     bin_size = check_time_quantity(bin_size, "bin_size", positive=True)
     dt = float(bin_size.rescale(pq.s))
     rng = check_random_state(random_state)

@@ -23,6 +23,7 @@ import quantities as pq
 from scipy.sparse import csr_matrix
 from sklearn.utils import Bunch, check_random_state
 
+from .._memory import check_generated_size
 from .._neo import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
 
@@ -224,6 +225,7 @@ def make_lif_spikes(
     >>> bool(10 < rate < 40)
     True
     """
+    check_generated_size(n_trials, n_bins, n_neurons, "make_lif_spikes")
     bin_seconds = _seconds(bin_size, "bin_size")
     refractory = _seconds(refractory_period, "refractory_period")
     rng = _generator(random_state)
@@ -362,6 +364,7 @@ def make_balanced_network_spikes(
     >>> bool(population.var() > 1.1 * population.mean())
     True
     """
+    check_generated_size(n_trials, n_bins, n_neurons, "make_balanced_network_spikes")
     if n_neurons > n_excitatory:
         raise ValueError(
             f"n_neurons={n_neurons} recorded neurons, but the network has only "
@@ -539,6 +542,7 @@ def make_gamma_spikes(
     >>> bool(corr[inside[0], inside[1]] > 3 * abs(corr[outside[0], outside[1]]))
     True
     """
+    check_generated_size(n_trials, n_bins, n_neurons, "make_gamma_spikes")
     if n_groups * group_size > n_neurons:
         raise ValueError(
             f"n_groups * group_size = {n_groups * group_size} neurons in groups, but there "

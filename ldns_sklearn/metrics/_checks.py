@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import quantities as pq
 
+from .._memory import check_fits_in_memory
 from .._neo import check_time_quantity, is_neo_trials, neo_trials
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import check_trials
@@ -75,7 +76,22 @@ def check_pair(real, generated, bin_size=None):
             f"real has {n_neurons(real)} neurons but generated has {n_neurons(generated)}; "
             "both must record the same neurons."
         )
+    check_pairwise_memory(n_neurons(real))
     return real, generated, bin_size
+
+
+def check_pairwise_memory(n_neurons: int) -> None:
+    """Refuse, before any work, comparing more neurons than their pairs fit in memory.
+
+    The pairwise statistics hold about a dozen neurons × neurons float64 matrices at once
+    (sums of products and correlations of real, its halves and generated).
+    """
+    check_fits_in_memory(
+        12 * 8 * float(n_neurons) ** 2,
+        f"comparing the pairwise correlations of {n_neurons} neurons",
+        "Compare a subset of the neurons at a time (e.g. real[..., :2000] with "
+        "generated[..., :2000]).",
+    )
 
 
 def bin_size_in_seconds(bin_size) -> float:

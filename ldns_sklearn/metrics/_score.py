@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -22,14 +23,6 @@ def _distances(results: dict) -> dict:
     kl = distances["population_spike_count_kl"]
     distances["population_spike_count_kl"] = math.sqrt(max(kl, 0.0)) if np.isfinite(kl) else kl
     return distances
-
-
-def _relative(value, reference):
-    if reference > 0:
-        return value / reference
-    # A zero floor means the real data are exactly reproducible in this statistic: matching
-    # it is perfect, missing it is infinitely worse than the floor.
-    return 0.0 if value == 0 else np.inf
 
 
 class GenerationReport(NamedTuple):
@@ -85,12 +78,30 @@ def statistics_report(
         for name, value in _distances(discrepancies(even, odd, **options)).items()
     }
     achieved = _distances(results)
-    ratios = {
-        name: _relative(achieved[name], floor[name])
-        for name in DISCREPANCIES
-        if np.isfinite(achieved[name]) and np.isfinite(floor[name])
-    }
-    score = -float(np.mean(list(ratios.values()))) if ratios else float("nan")
+    defined = [
+        name for name in DISCREPANCIES if np.isfinite(achieved[name]) and np.isfinite(floor[name])
+    ]
+    # A floor of zero is no unit to measure in: the halves of real agree exactly (all
+    # silent, or one trial per half where a variance across trials is zero), so the
+    # statistic says nothing about sampling noise. Left out, and said, rather than
+    # ranking every model -inf.
+    ratios = {name: achieved[name] / floor[name] for name in defined if floor[name] > 0}
+    unscored = [name for name in defined if floor[name] <= 0]
+    if not ratios:
+        raise ValueError(
+            f"no statistic can be scored on these {len(real)} real trials: every one is "
+            "undefined or does not vary between their even and odd trials (a floor of 0; "
+            "e.g. counts that are all zero). Score on more trials, with spikes."
+        )
+    if unscored:
+        warnings.warn(
+            f"{', '.join(unscored)}: the even and odd trials of real agree exactly (a floor "
+            f"of 0 on {len(real)} trials), so there is no noise to measure against; left "
+            "out of the score. Score on more trials.",
+            UserWarning,
+            stacklevel=3,
+        )
+    score = -float(np.mean(list(ratios.values())))
     kl = "population_spike_count_kl"
     floor[kl] = floor[kl] ** 2  # back from the distance scale to a KL
     return GenerationReport(score, ratios, results, floor, one_sided)
@@ -146,8 +157,9 @@ def generation_score(
     ``generated`` equal to ``real``.
 
     Discrepancies that are undefined (NaN, e.g. ISI statistics when no neuron fires twice)
-    are left out of the mean; a zero floor gives a ratio of 0 if the generated discrepancy
-    is also 0 and infinity otherwise.
+    are left out of the mean, and so, with a warning, are those whose floor is 0 (the even
+    and odd trials of ``real`` agree exactly, e.g. a Fano factor from one trial per half):
+    there is no noise to measure them against.
 
     Parameters
     ----------
@@ -173,7 +185,12 @@ def generation_score(
     Returns
     -------
     score : float
-        At most 0; NaN if no discrepancy is defined.
+        At most 0.
+
+    Raises
+    ------
+    ValueError
+        If no discrepancy can be scored (e.g. ``real`` is all zeros).
 
     See Also
     --------
