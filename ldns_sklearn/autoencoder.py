@@ -59,7 +59,7 @@ def _warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
         "because a few bins hold most of their spikes. Check those neurons' counts (a "
         "recording artefact?) or train longer.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=6,  # the user's fit (through _fit, fit and its two decorators)
     )
 
 
