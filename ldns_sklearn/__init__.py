@@ -5,26 +5,38 @@ live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
 ``ldns_sklearn.plotting``.
 """
 
-from ._version import __version__
-from .autoencoder import S4Autoencoder
-from .diffusion import LatentDiffusion
-from .observation import AutoregressiveObservation, PoissonObservation, RenewalObservation
-from .persistence import load_model, save_model
-from .pipeline import LDNSPipeline, make_ldns_pipeline
-from .preprocessing import SpikeTrainBinner, counts_to_spiketrains, spiketrains_to_counts
+import importlib
 
-__all__ = [
-    "AutoregressiveObservation",
-    "LDNSPipeline",
-    "LatentDiffusion",
-    "PoissonObservation",
-    "RenewalObservation",
-    "S4Autoencoder",
-    "SpikeTrainBinner",
-    "__version__",
-    "counts_to_spiketrains",
-    "load_model",
-    "make_ldns_pipeline",
-    "save_model",
-    "spiketrains_to_counts",
-]
+from ._version import __version__
+
+# Public names and the module of each, imported on first use (PEP 562): ``import
+# ldns_sklearn`` (and the command line's ``--help``) must not pay for torch and
+# scikit-learn before anything needs them.
+_LAZY = {
+    "AutoregressiveObservation": "observation",
+    "LDNSPipeline": "pipeline",
+    "LatentDiffusion": "diffusion",
+    "PoissonObservation": "observation",
+    "RenewalObservation": "observation",
+    "S4Autoencoder": "autoencoder",
+    "SpikeTrainBinner": "preprocessing",
+    "counts_to_spiketrains": "preprocessing",
+    "load_model": "persistence",
+    "make_ldns_pipeline": "pipeline",
+    "save_model": "persistence",
+    "spiketrains_to_counts": "preprocessing",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})

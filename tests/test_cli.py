@@ -288,3 +288,17 @@ def test_huge_requests_and_unreadable_neo_files_are_one_line(argv, message, mode
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err and message in err.splitlines()[-1]
     assert not (tmp_path / "out.npz").exists() and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["fit", "--help"], ["sample"]])
+def test_help_version_and_bad_options_answer_without_loading_torch(argv):
+    # What is imported, not how long it takes (bench_cli_startup.py measures that): torch,
+    # scikit-learn and pandas took 54 s to load on a busy laptop before --help answered.
+    code = (
+        "import sys\nfrom ldns_sklearn.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'sklearn', 'pandas', 'scipy', 'neo') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

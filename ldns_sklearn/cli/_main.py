@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from . import _commands
 from ._parser import build_parser
 
 # Failures of the user's input or environment (bad files, options, data, missing extras,
@@ -40,6 +39,10 @@ def main(argv=None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Imported only now: --help, --version and bad options answer without loading torch
+    # and scikit-learn (seconds), which only the commands need.
+    from . import _commands
+
     command = getattr(_commands, args.command)
     try:
         command(args)
