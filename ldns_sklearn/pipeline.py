@@ -18,7 +18,7 @@ from ._estimator import (
     restored_on_failure,
 )
 from ._masks import check_observed_bins, check_observed_neurons
-from ._neo import n_trials
+from ._neo import is_neo_trials, n_trials
 from ._validation import (
     check_count,
     check_trials,
@@ -322,8 +322,9 @@ class LDNSPipeline(SavableMixin, Pipeline):
         Parameters
         ----------
         X : trials
-            The recordings, in the form the pipeline was fitted on (Neo or counts), with
-            the neurons seen in ``fit``. What missing entries hold is ignored (for counts
+            The recordings, Neo trials or counts (a pipeline fitted on Neo also takes
+            counts binned as its binner bins, and returns counts), with the neurons seen
+            in ``fit``. What missing entries hold is ignored (for counts
             they must still be valid counts, e.g. zeros).
         observed_bins : array-like of bool, optional
             True where bins were recorded, on the grid of the pipeline's bins:
@@ -421,7 +422,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         filled = encoder.inverse_transform(
             Z, random_state=_seed(rng), counts=counts, observed=observed_entries
         )
-        if not to_counts:
+        if not to_counts or not is_neo_trials(X):
+            # Counts given to a pipeline fitted on Neo come back as counts: the form of X.
             return filled
         return to_counts[0][2].inverse_transform(
             filled, random_state=_seed(rng), recorded=X, observed=observed

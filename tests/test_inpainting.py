@@ -359,6 +359,12 @@ def test_pipeline_inpaints_neo_keeping_the_recorded_spike_times():
         for j in (0, 2):
             np.testing.assert_array_equal(new.spiketrains[j].magnitude,
                                           original.spiketrains[j].magnitude)
+    # Counts given to the same (Neo-fitted) pipeline come back as counts, as fit and
+    # score accept them (was a TypeError about recorded[0] after all the work).
+    counts = pipe.named_steps["bin"].transform(segments[:3])
+    filled_counts = pipe.inpaint(counts, observed_bins=observed_bins, random_state=0)
+    assert filled_counts.shape == counts.shape
+    np.testing.assert_array_equal(filled_counts[:, :8], counts[:, :8])
 
 
 @pytest.mark.slow
