@@ -175,8 +175,17 @@ def check_trials(
     if width == 0:
         raise ValueError(f"{name} has 0 channels.")
     if n_channels is not None and width != n_channels:
+        # Counts saved as (trials, neurons, bins) show the fitted width on their bin axis.
+        bins_axis = trials.shape[1] if isinstance(trials, np.ndarray) else None
+        hint = (
+            f" Its axis 1 has {n_channels} entries: are the axes swapped? Trials are "
+            f"(n_trials, n_bins, n_channels); pass np.swapaxes({name}, 1, 2) if so."
+            if bins_axis == n_channels
+            else ""
+        )
         raise ValueError(
             f"{name} has {width} channels but the estimator was fitted with {n_channels}."
+            f"{hint}"
         )
     if isinstance(trials, np.ndarray):
         # Checked a block of trials at a time: a numpy.memmap is read, never loaded whole.

@@ -181,7 +181,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         entries, and at least 100 trials), as its parameters are per neuron.
     bin_size : quantities.Quantity or None, default=None
         Bin width used only when ``X`` is given as Neo spike trains (``None``: 5 ms, the
-        paper's); binned counts are used as they are. In a pipeline, bin first with
+        paper's, with a warning that says so); binned counts are used as they are. In a pipeline, bin first with
         :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner` so generated counts can be
         turned back into spike trains.
     device : str, default="auto"
@@ -334,7 +334,17 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             if fitting:
                 from .preprocessing import SpikeTrainBinner
 
-                bin_size = 5 * pq.ms if self.bin_size is None else self.bin_size
+                bin_size = self.bin_size
+                if bin_size is None:
+                    bin_size = 5 * pq.ms
+                    warnings.warn(
+                        "S4Autoencoder was given Neo spike trains and bin_size=None: they "
+                        "are binned at 5 ms. Say the bin you want (S4Autoencoder(bin_size="
+                        "5 * pq.ms)), or bin first with SpikeTrainBinner (as LDNSPipeline "
+                        "and make_ldns_pipeline do).",
+                        UserWarning,
+                        stacklevel=6,  # the user's fit
+                    )
                 self.binner_ = SpikeTrainBinner(bin_size=bin_size).fit(X)
             elif not hasattr(self, "binner_"):
                 raise TypeError(

@@ -193,6 +193,18 @@ def _bin(X, bin_size, *, n_neurons=None, learn=False, name="X"):
         width = bin_size.rescale(binned.units).item()
         shared = np.all(np.abs(starts - starts[0]) <= BIN_TOLERANCE * width)
         binned.t_start = pq.Quantity(starts[0] if shared else 0.0, binned.units.dimensionality)
+        if not shared:
+            symbol = binned.units.dimensionality.string
+            warnings.warn(
+                f"The trials of {name} start at different times (t_start from "
+                f"{starts.min():g} to {starts.max():g} {symbol}): each is binned from its own "
+                "t_start, and generated trials start at 0. Trials cut from one recording "
+                "(neo.utils.cut_segment_by_epoch) should be cut with reset_time=True, so "
+                "that their times are relative to the trial's start; otherwise the times "
+                "of generated and recorded spikes do not compare.",
+                UserWarning,
+                stacklevel=4,
+            )
     return binned
 
 

@@ -500,3 +500,18 @@ def test_an_extreme_rate_calibration_factor_warns():
         ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=1,
                            observation="poisson", random_state=0).fit(counts)
     assert ae.rate_gain_[2] > 10
+
+
+def test_swapped_axes_and_neo_binned_at_a_default_width_are_said_at_once():
+    import neo
+    import quantities as pq
+
+    counts = np.random.default_rng(0).poisson(0.5, size=(8, 20, 3))
+    ae = S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
+                       observation="poisson", random_state=0).fit(counts)
+    with pytest.raises(ValueError, match=r"Its axis 1 has 3 entries: are the axes swapped\?"):
+        ae.transform(np.swapaxes(counts, 1, 2))  # saved as (trials, neurons, bins)
+    trials = [[neo.SpikeTrain([0.01] * pq.s, t_stop=0.1 * pq.s) for _ in range(3)]] * 4
+    with pytest.warns(UserWarning, match="bin_size=None: they are binned at 5 ms"):
+        S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
+                      observation="poisson", random_state=0).fit(trials)

@@ -651,3 +651,17 @@ def test_named_trains_listed_in_another_order_are_refused_not_mixed():
     # Unnamed trains, or the same names in the same order, are matched by position.
     SpikeTrainBinner(bin_size=BIN).fit([trial(["unit_A", "unit_B"])] * 2)
     SpikeTrainBinner(bin_size=BIN).fit([trial([None, None]), trial(["unit_B", "unit_A"])])
+
+
+def test_trials_not_reset_to_a_common_clock_warn():
+    def trial(t0):
+        return [neo.SpikeTrain([t0 + 0.01] * pq.s, t_start=t0 * pq.s, t_stop=(t0 + 0.1) * pq.s)
+                for _ in range(2)]
+
+    # Cut from one recording without reset_time=True: trial i starts at 2i seconds.
+    with pytest.warns(UserWarning, match=r"start at different times \(t_start from 0 to 6 s\)"
+                      ".*reset_time=True"):
+        SpikeTrainBinner(bin_size=BIN).fit([trial(2.0 * i) for i in range(4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpikeTrainBinner(bin_size=BIN).fit([trial(0.0) for _ in range(4)])
