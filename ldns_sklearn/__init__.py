@@ -7,7 +7,7 @@ live in the submodules ``ldns_sklearn.datasets``, ``ldns_sklearn.metrics`` and
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 # Public names and the module of each, imported on first use (PEP 562): ``import
 # ldns_sklearn`` (and the command line's ``--help``) must not pay for torch and

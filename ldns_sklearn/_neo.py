@@ -179,6 +179,42 @@ def neo_trials(X, *, name: str = "X") -> tuple[str, list[list]]:
     return input_type, trials
 
 
+def unit_identities(trials: list[list], reserved=()) -> tuple[list, list]:
+    """What identifies each neuron's unit in every trial: its name and annotations.
+
+    Returns ``names`` (a train's name where every trial gives that position the same str
+    name, else None) and ``annotations`` (per neuron, the annotations that every trial gives
+    that position with the same value, such as ``unit_id`` or ``channel``; values that are
+    str, int, float or bool, NumPy scalars read as such; keys in ``reserved`` left out).
+    Generated trains carry them, so a user can tell which unit each one models.
+    """
+    names, annotations = [], []
+    for k, train in enumerate(trials[0]):
+        name = train.name
+        same_name = isinstance(name, str) and all(trial[k].name == name for trial in trials)
+        names.append(name if same_name else None)
+        kept = {}
+        for key, value in train.annotations.items():
+            if isinstance(value, np.generic) and value.dtype.kind in "biufU":
+                value = value.item()
+            if key in reserved or type(value) not in (str, int, float, bool):
+                continue
+            if all(_same(trial[k].annotations.get(key, _MISSING), value) for trial in trials[1:]):
+                kept[key] = value
+        annotations.append(kept)
+    return names, annotations
+
+
+_MISSING = object()
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # arrays, or values that do not compare to a number
+        return False
+
+
 def _check_same_units(trials: list[list], name: str) -> None:
     """Refuse trials whose named trains disagree: neurons are matched by position.
 

@@ -181,9 +181,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         entries, and at least 100 trials), as its parameters are per neuron.
     bin_size : quantities.Quantity or None, default=None
         Bin width used only when ``X`` is given as Neo spike trains (``None``: 5 ms, the
-        paper's, with a warning that says so); binned counts are used as they are. In a pipeline, bin first with
-        :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner` so generated counts can be
-        turned back into spike trains.
+        paper's, with a warning that says so); binned counts are used as they are. In a
+        pipeline, bin first with :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner`
+        so generated counts can be turned back into spike trains.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
     torch_compile : bool, default=False

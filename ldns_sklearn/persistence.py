@@ -83,7 +83,7 @@ _REGISTRY = {
     "ldns_sklearn.preprocessing.SpikeTrainBinner": _Saved(
         SpikeTrainBinner,
         ("bin_size_", "input_type_", "n_bins_", "n_features_in_", "n_neurons_", "t_start_",
-         "units_"),
+         "units_", "unit_names_", "unit_annotations_"),
     ),
     "ldns_sklearn.autoencoder.S4Autoencoder": _Saved(
         S4Autoencoder,

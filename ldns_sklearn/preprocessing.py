@@ -36,6 +36,7 @@ from ._neo import (
     is_neo_trials,
     neo_trials,
     read_spiketrains,
+    unit_identities,
 )
 from ._sklearn_compat import StrOptions
 from ._spike_times import (
@@ -168,6 +169,8 @@ class _Binned:
     n_neurons: int
     units: pq.Quantity | None = None
     t_start: pq.Quantity | None = None
+    unit_names: list | None = None
+    unit_annotations: list | None = None
 
 
 def _bin(X, bin_size, *, n_neurons=None, learn=False, name="X"):
@@ -193,6 +196,9 @@ def _bin(X, bin_size, *, n_neurons=None, learn=False, name="X"):
         width = bin_size.rescale(binned.units).item()
         shared = np.all(np.abs(starts - starts[0]) <= BIN_TOLERANCE * width)
         binned.t_start = pq.Quantity(starts[0] if shared else 0.0, binned.units.dimensionality)
+        binned.unit_names, binned.unit_annotations = unit_identities(
+            trials, reserved=(*_RESERVED, "inpainted")
+        )
         if not shared:
             symbol = binned.units.dimensionality.string
             warnings.warn(
@@ -277,13 +283,20 @@ def _garbage_collection_paused():
             gc.enable()
 
 
-def _trials_from_counts(counts, width, origin, units, annotations, placement, random_state):
-    """Lists of SpikeTrain from validated int counts; times are magnitudes in ``units``."""
+def _trials_from_counts(counts, width, origin, units, annotations, placement, random_state,
+                        *, names=None, unit_annotations=None):
+    """Lists of SpikeTrain from validated int counts; times are magnitudes in ``units``.
+
+    ``names`` and ``unit_annotations`` (one per neuron, or None) give each neuron's trains
+    the name and annotations of the unit it models.
+    """
     with _garbage_collection_paused():
-        return _build_trials(counts, width, origin, units, annotations, placement, random_state)
+        return _build_trials(counts, width, origin, units, annotations, placement, random_state,
+                             names, unit_annotations)
 
 
-def _build_trials(counts, width, origin, units, annotations, placement, random_state):
+def _build_trials(counts, width, origin, units, annotations, placement, random_state,
+                  names=None, unit_annotations=None):
     import neo
 
     dim = units.dimensionality
@@ -296,6 +309,13 @@ def _build_trials(counts, width, origin, units, annotations, placement, random_s
         "bin_size": pq.Quantity(width, dim),
     }
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    n_channels = counts.shape[2] if isinstance(counts, np.ndarray) else counts[0].shape[1]
+    names = names or [None] * n_channels
+    # The unit's own annotations first: the generated mark and bin size are ours.
+    per_neuron = [
+        {**own, **shared, "neuron": neuron}
+        for neuron, own in enumerate(unit_annotations or [{}] * n_channels)
+    ]
     trials = []
     for trial in counts:
         n_bins, n_neurons = trial.shape
@@ -313,7 +333,8 @@ def _build_trials(counts, width, origin, units, annotations, placement, random_s
             train = whole[edges[neuron] : edges[neuron + 1]]
             # A slice shares its parent's annotation dict and bound objects; give each
             # train its own so that editing one train leaves the others alone.
-            train.annotations = {**shared, "neuron": neuron}
+            train.annotations = dict(per_neuron[neuron])
+            train.name = names[neuron]
             train.t_start = t_start.copy()
             train.t_stop = t_stop.copy()
             trains.append(train)
@@ -505,6 +526,13 @@ class SpikeTrainBinner(SavableMixin, TrialInputMixin, TransformerMixin, BaseEsti
         Number of bins of the training trials, or None if it varies (ragged trials).
     input_type_ : {"spiketrains", "segments", "block", "counts"}
         The form of the training input; ``inverse_transform`` returns this form.
+    unit_names_ : list of str or None, or None
+        Per neuron, the name its trains have in every training trial (None where they
+        have none, or differ); None for counts. Generated trains carry it.
+    unit_annotations_ : list of dict, or None
+        Per neuron, the annotations its trains have with the same value in every
+        training trial (e.g. ``unit_id``, ``channel``; str, int, float or bool values);
+        None for counts. Generated trains carry them, beside ``generated=True``.
 
     See Also
     --------
@@ -572,6 +600,8 @@ class SpikeTrainBinner(SavableMixin, TrialInputMixin, TransformerMixin, BaseEsti
         else:
             self.units_ = binned.units
             self.t_start_ = binned.t_start
+        self.unit_names_ = binned.unit_names
+        self.unit_annotations_ = binned.unit_annotations
         counts = binned.counts
         self.n_bins_ = int(counts.shape[1]) if isinstance(counts, np.ndarray) else None
         return counts
@@ -675,9 +705,10 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         The ``k`` spikes of a bin are placed as ``spike_placement`` says: evenly, at
         ``bin_start + bin_size * (j + 1) / (k + 1)``, ``j = 0, …, k - 1``, or drawn inside
         the bin (see :func:`counts_to_spiketrains`). Every trial starts at ``t_start_`` and
-        ends ``n_bins * bin_size`` later; trains are in ``units_`` and annotated
-        ``generated=True``, ``generator="ldns_sklearn"``, ``spike_placement``,
-        ``bin_size`` and ``neuron=j``.
+        ends ``n_bins * bin_size`` later; trains are in ``units_``, carry the name and
+        identity annotations of the unit they model (``unit_names_``,
+        ``unit_annotations_``) and are annotated ``generated=True``,
+        ``generator="ldns_sklearn"``, ``spike_placement``, ``bin_size`` and ``neuron=j``.
 
         Parameters
         ----------
@@ -731,6 +762,9 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             {},
             self.spike_placement,
             random_state,
+            # Files of earlier versions recorded no unit identities.
+            names=getattr(self, "unit_names_", None),
+            unit_annotations=getattr(self, "unit_annotations_", None),
         )
         return as_input_type(
             trials, self.input_type_, **_GENERATED, spike_placement=self.spike_placement

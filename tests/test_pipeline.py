@@ -16,7 +16,9 @@ from ldns_sklearn import (
     LDNSPipeline,
     S4Autoencoder,
     SpikeTrainBinner,
+    load_model,
     make_ldns_pipeline,
+    save_model,
 )
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import generation_score, make_generation_scorer
@@ -278,3 +280,40 @@ def test_a_score_whose_pairwise_statistics_cannot_fit_is_refused_before_sampling
         fitted_on_neo.score(lorenz.spiketrains)
     with pytest.raises(MemoryError, match="a subset of the neurons"):
         generation_score(lorenz.counts, lorenz.counts)
+
+
+@pytest.mark.parametrize("form", ["spiketrains", "segments", "block"])
+def test_generated_trains_carry_the_name_and_annotations_of_their_unit(form, lorenz, tmp_path):
+    trials = []
+    for i, trial in enumerate(lorenz.spiketrains[:12]):
+        named = []
+        for k, train in enumerate(trial):
+            train = train.copy()
+            train.name = f"unit_{k}"
+            # Identity (the same in every trial) and a per-trial note, which is not.
+            train.annotations = {"unit_id": np.int64(100 + k), "channel": f"ch{k % 2}",
+                                 "trial": i}
+            named.append(train)
+        trials.append(named)
+    if form != "spiketrains":
+        segments = []
+        for trial in trials:
+            segment = neo.Segment()
+            segment.spiketrains.extend(trial)
+            segments.append(segment)
+        trials = segments
+        if form == "block":
+            block = neo.Block()
+            block.segments.extend(segments)
+            trials = block
+    pipe = tiny_pipeline().fit(trials)
+    save_model(pipe, tmp_path / "model.npz")
+    samples = load_model(tmp_path / "model.npz").sample(2, random_state=0)
+    generated = samples.segments if form == "block" else samples
+    for trial in generated:
+        trains = trial.spiketrains if form != "spiketrains" else trial
+        for k, train in enumerate(trains):
+            assert train.name == f"unit_{k}"
+            assert train.annotations["unit_id"] == 100 + k
+            assert train.annotations["channel"] == f"ch{k % 2}"
+            assert "trial" not in train.annotations and train.annotations["generated"]
