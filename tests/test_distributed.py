@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from ldns_sklearn import load_model, make_ldns_pipeline
 
-distributed = pytest.importorskip("distributed")
+distributed = pytest.importorskip("distributed", reason="needs the [distributed] extra")
 
 
 def tiny_pipeline():

@@ -71,8 +71,8 @@ def test_every_public_name_is_in_the_api_reference():
 
 def test_the_site_builds_without_warnings(tmp_path):
     """The smoke build of CI: every page and docstring, the gallery without running it."""
-    pytest.importorskip("sphinx")
-    pytest.importorskip("sphinx_gallery")
+    pytest.importorskip("sphinx", reason="the docs build needs the [docs] extra")
+    pytest.importorskip("sphinx_gallery", reason="the docs build needs the [docs] extra")
     for folder in ("docs", "examples"):
         shutil.copytree(ROOT / folder, tmp_path / folder,
                         ignore=shutil.ignore_patterns("_build", "generated", "auto_examples",
@@ -85,3 +85,25 @@ def test_the_site_builds_without_warnings(tmp_path):
     for page in ("index", "getting_started", "user_guide", "command_line", "api",
                  "benchmarks", "auto_examples/index", "generated/ldns_sklearn.S4Autoencoder"):
         assert (html / f"{page}.html").is_file(), page
+
+
+def test_the_test_extra_holds_no_docs_or_cluster_tooling():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[<>=!~\[ ]", requirement)[0] for requirement in extras["test"]}
+    tooling = {"sphinx", "sphinx-gallery", "numpydoc", "myst-parser", "pydata-sphinx-theme",
+               "distributed"}
+    assert not names & tooling, "docs and cluster tooling belong to [docs] / [distributed]"
+    assert tooling - {"distributed"} <= {
+        re.split(r"[<>=!~\[ ]", requirement)[0] for requirement in extras["docs"]
+    }
+
+
+def test_the_readme_set_up_states_the_cpu_step_in_its_commands():
+    readme = (ROOT / "README.md").read_text()
+    set_up = readme[readme.index("## Set up") :]
+    commands = set_up[set_up.index("```bash") : set_up.index("```", set_up.index("```bash") + 7)]
+    # A parenthetical after the commands was missed: the step is one of the commands.
+    assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in commands
