@@ -34,7 +34,8 @@ DOCUMENT_KEYS = ("format", "format_version", "ldns_sklearn_version", "fingerprin
 _HASH_BLOCK_BYTES = 2**20
 
 _NOT_FINGERPRINTED = {
-    "verbose", "device", "checkpoint_dir", "checkpoint_every", "warm_start", "torch_compile",
+    "verbose", "device", "n_threads", "checkpoint_dir", "checkpoint_every", "warm_start",
+    "torch_compile",
 }
 
 

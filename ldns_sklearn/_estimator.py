@@ -9,6 +9,7 @@ import os
 from numbers import Integral, Real
 from typing import ClassVar
 
+from ._backend.device import torch_threads
 from ._backend.training import TrainingConfig
 from ._sklearn_compat import Interval
 
@@ -26,6 +27,8 @@ TRAINING_CONSTRAINTS = {
     "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
     # Checked by resolve_device, which also knows whether CUDA is present.
     "device": "no_validation",
+    # Checked by torch_threads (a positive int, -1 or None), which every method enters.
+    "n_threads": [Interval(Integral, -1, None, closed="left"), None],
     "torch_compile": ["boolean"],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -71,6 +74,17 @@ def restored_on_failure(*objects):
             obj.__dict__.clear()
             obj.__dict__.update(state)
         raise
+
+
+def uses_threads(method):
+    """Decorate a method that runs torch: it computes on the estimator's ``n_threads``."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with torch_threads(self.n_threads):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def restore_on_failure(fit):

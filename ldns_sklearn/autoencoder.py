@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -22,11 +21,13 @@ from ._estimator import (
     TorchTrainedMixin,
     check_declared,
     restore_on_failure,
+    uses_threads,
 )
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._validation import PaddedTrials, check_trials, unpad_trials, valid_bins
+from ._warnings import warn_user
 from .observation import (
     PoissonObservation,
     RenewalObservation,
@@ -53,13 +54,11 @@ def _warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
         return
     listed = ", ".join(f"{k} (×{gain[k]:.3g})" for k in extreme[:5])
     more = f" and {extreme.size - 5} more" if extreme.size > 5 else ""
-    warnings.warn(
+    warn_user(
         f"Rate calibration scaled the decoded rates of neuron(s) {listed}{more} by more "
         f"than {EXTREME_GAIN:g}× (see rate_gain_): the autoencoder misses their rates, e.g. "
         "because a few bins hold most of their spikes. Check those neurons' counts (a "
-        "recording artefact?) or train longer.",
-        UserWarning,
-        stacklevel=6,  # the user's fit (through _fit, fit and its two decorators)
+        "recording artefact?) or train longer."
     )
 
 
@@ -186,6 +185,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         so generated counts can be turned back into spike trains.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+    n_threads : int or None, default=1
+        CPU threads torch computes on in every method. One by default: on a busy
+        laptop, one thread per core made an epoch 2-5 times slower than one thread
+        (another process held a core; ``docs/benchmarks.md``), and one thread gives the
+        same numbers from run to run. ``-1``: torch's default, one per core (faster on a
+        machine with idle cores); ``None``: leave torch's setting (``torch.set_num_threads``)
+        as it is. No effect on what a GPU computes.
     torch_compile : bool, default=False
         Train through :func:`torch.compile`: the same computation up to float rounding,
         and not part of a checkpoint's run identity. Off by default: on 2 CPU cores it
@@ -293,6 +299,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         observation=None,
         bin_size=None,
         device="auto",
+        n_threads=1,
         torch_compile=False,
         random_state=None,
         verbose=False,
@@ -321,6 +328,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         self.observation = observation
         self.bin_size = bin_size
         self.device = device
+        self.n_threads = n_threads
         self.torch_compile = torch_compile
         self.random_state = random_state
         self.verbose = verbose
@@ -337,13 +345,11 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 bin_size = self.bin_size
                 if bin_size is None:
                     bin_size = 5 * pq.ms
-                    warnings.warn(
+                    warn_user(
                         "S4Autoencoder was given Neo spike trains and bin_size=None: they "
                         "are binned at 5 ms. Say the bin you want (S4Autoencoder(bin_size="
                         "5 * pq.ms)), or bin first with SpikeTrainBinner (as LDNSPipeline "
-                        "and make_ldns_pipeline do).",
-                        UserWarning,
-                        stacklevel=6,  # the user's fit
+                        "and make_ldns_pipeline do)."
                     )
                 self.binner_ = SpikeTrainBinner(bin_size=bin_size).fit(X)
             elif not hasattr(self, "binner_"):
@@ -378,6 +384,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     @fit_context(prefer_skip_nested_validation=False)
     @restore_on_failure
+    @uses_threads
     def fit(self, X, y=None):
         """Train the autoencoder on trials of spike counts.
 
@@ -414,6 +421,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     @fit_context(prefer_skip_nested_validation=False)
     @restore_on_failure
+    @uses_threads
     def fit_transform(self, X, y=None):
         """Train on ``X`` and return its latents, encoding the training trials once.
 
@@ -504,6 +512,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     # ------------------------------------------------------------------ transforms
 
+    @uses_threads
     def transform(self, X, *, observed_bins=None, observed_neurons=None):
         """Encode spike counts into latents (deterministic: no dropout).
 
@@ -565,6 +574,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 )[:, None, :]
         return unpad_trials(self._encode(counts, lengths, observed), lengths, counts.ragged)
 
+    @uses_threads
     def predict_rates(self, Z):
         """Decode latents into firing rates (expected spike counts per bin).
 
@@ -582,6 +592,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             self._decode(latents, latents.padding), latents.padding, latents.ragged
         )
 
+    @uses_threads
     def inverse_transform(self, Z, random_state=None, *, counts=None, observed=None):
         """Draw spike counts for latents through the observation model.
 
@@ -608,6 +619,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             rates, random_state=random_state, counts=counts, observed=observed
         )
 
+    @uses_threads
     def score(self, X, y=None):
         """Held-out Poisson log-likelihood of ``X`` in bits per spike over constant rates.
 

@@ -23,6 +23,7 @@ from ._estimator import (
     check_declared,
     restore_on_failure,
     shows_progress,
+    uses_threads,
 )
 from ._masks import fill_missing
 from ._memory import check_fits_in_memory
@@ -202,6 +203,13 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         Trials denoised at once by :meth:`sample`; bounds the memory of sampling.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
+    n_threads : int or None, default=1
+        CPU threads torch computes on in every method. One by default: on a busy
+        laptop, one thread per core made an epoch 2-5 times slower than one thread
+        (another process held a core; ``docs/benchmarks.md``), and one thread gives the
+        same numbers from run to run. ``-1``: torch's default, one per core (faster on a
+        machine with idle cores); ``None``: leave torch's setting (``torch.set_num_threads``)
+        as it is. No effect on what a GPU computes.
     torch_compile : bool, default=False
         Train through :func:`torch.compile`: the same computation up to float rounding,
         and not part of a checkpoint's run identity. Off by default: on 2 CPU cores it
@@ -317,6 +325,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         checkpoint_every=10,
         sample_batch_size=256,
         device="auto",
+        n_threads=1,
         torch_compile=False,
         random_state=None,
         verbose=False,
@@ -347,6 +356,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         self.checkpoint_every = checkpoint_every
         self.sample_batch_size = sample_batch_size
         self.device = device
+        self.n_threads = n_threads
         self.torch_compile = torch_compile
         self.random_state = random_state
         self.verbose = verbose
@@ -453,6 +463,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure
+    @uses_threads
     def fit(self, Z, y=None):
         """Train the denoiser on latent trajectories.
 
@@ -598,6 +609,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             "random_state), or shorter ones (n_bins).",
         )
 
+    @uses_threads
     def sample(self, n_samples=None, y=None, n_bins=None, random_state=None):
         """Generate new latent trajectories.
 
@@ -689,6 +701,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             return z
         return [trial[:length] for trial, length in zip(z, lengths, strict=True)]
 
+    @uses_threads
     def inpaint(self, Z, observed_bins, y=None, random_state=None):
         """Fill in the missing bins of latent trajectories, given the recorded ones.
 
@@ -792,6 +805,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------- scoring
 
+    @uses_threads
     def score(self, Z, y=None):
         """Negative denoising loss on held-out latents (higher is better).
 

@@ -46,6 +46,7 @@ from ._spike_times import (
     spike_positions,
 )
 from ._validation import check_trials
+from ._warnings import warn_user
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
 
@@ -201,15 +202,13 @@ def _bin(X, bin_size, *, n_neurons=None, learn=False, name="X"):
         )
         if not shared:
             symbol = binned.units.dimensionality.string
-            warnings.warn(
+            warn_user(
                 f"The trials of {name} start at different times (t_start from "
                 f"{starts.min():g} to {starts.max():g} {symbol}): each is binned from its own "
                 "t_start, and generated trials start at 0. Trials cut from one recording "
                 "(neo.utils.cut_segment_by_epoch) should be cut with reset_time=True, so "
                 "that their times are relative to the trial's start; otherwise the times "
-                "of generated and recorded spikes do not compare.",
-                UserWarning,
-                stacklevel=4,
+                "of generated and recorded spikes do not compare."
             )
     return binned
 

@@ -515,3 +515,33 @@ def test_swapped_axes_and_neo_binned_at_a_default_width_are_said_at_once():
     with pytest.warns(UserWarning, match="bin_size=None: they are binned at 5 ms"):
         S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
                       observation="poisson", random_state=0).fit(trials)
+
+
+def test_torch_computes_on_n_threads_and_is_left_as_it_was(monkeypatch):
+    from ldns_sklearn import LatentDiffusion
+    from ldns_sklearn._backend.autoencoder import AutoencoderModel
+    from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet
+    from ldns_sklearn._backend.device import ALL_THREADS
+
+    seen = []
+
+    def recording(method):
+        def wrapper(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return method(*args, **kwargs)
+        return wrapper
+
+    # Training runs the network's forward; transform the model's encode.
+    monkeypatch.setattr(S4AutoencoderNet, "forward", recording(S4AutoencoderNet.forward))
+    monkeypatch.setattr(AutoencoderModel, "encode", recording(AutoencoderModel.encode))
+    counts = np.random.default_rng(0).poisson(0.5, size=(8, 16, 3))
+    before = torch.get_num_threads()
+    ae = S4Autoencoder(n_latents=2, hidden_channels=4, n_blocks=1, max_epochs=1,
+                       observation="poisson", random_state=0).fit(counts)
+    assert set(seen) == {1} and torch.get_num_threads() == before  # the default: one
+    seen.clear()
+    ae.set_params(n_threads=-1).transform(counts)
+    assert set(seen) == {ALL_THREADS} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads must be a positive int, -1"):
+        ae.set_params(n_threads=0).transform(counts)
+    assert LatentDiffusion().n_threads == 1

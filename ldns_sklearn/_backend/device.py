@@ -39,6 +39,39 @@ def resolve_device(device) -> torch.device:
     return resolved
 
 
+# torch's own default (one thread per physical core), read before anything changes it:
+# what ``n_threads=-1`` asks for.
+ALL_THREADS = torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Within the block, torch computes on ``n_threads`` CPU threads, then as before.
+
+    ``None`` leaves torch's setting alone (for users who manage it themselves); ``-1``
+    asks for torch's default of one thread per core. Why a setting of the library's own:
+    with one thread per core and another process busy, torch's threads wait on each other
+    and an epoch takes 2-5 times as long as on one thread (``docs/benchmarks.md``).
+    """
+    if n_threads is None:
+        yield
+        return
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or not (
+        n_threads == -1 or n_threads >= 1
+    ):
+        raise ValueError(f"n_threads must be a positive int, -1 (all cores) or None, got "
+                         f"{n_threads!r}.")
+    count = ALL_THREADS if n_threads == -1 else int(n_threads)
+    before = torch.get_num_threads()
+    if count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if count != before:
+            torch.set_num_threads(before)
+
+
 def autocast(device: torch.device):
     """bf16 autocast on CUDA (tensor cores, no loss scaling needed); full precision on CPU."""
     if device.type == "cuda":

@@ -76,8 +76,11 @@ def _parameters(pipe: LDNSPipeline, assignments: list[str]) -> dict:
     return params
 
 
-def _on_device(pipe: LDNSPipeline, device: str) -> None:
-    pipe.set_params(**{name: device for name in pipe.get_params() if name.endswith("__device")})
+def _on_device(pipe: LDNSPipeline, args) -> None:
+    """The --device and --threads of the command, for every step that runs torch."""
+    names = pipe.get_params()
+    pipe.set_params(**{name: args.device for name in names if name.endswith("__device")})
+    pipe.set_params(**{name: args.threads for name in names if name.endswith("__n_threads")})
 
 
 def _load_pipeline(args) -> LDNSPipeline:
@@ -89,7 +92,7 @@ def _load_pipeline(args) -> LDNSPipeline:
             f"MODEL {args.model!r} holds a {type(pipe).__name__}, not a pipeline saved by "
             "`ldns-sklearn fit` (an LDNSPipeline)."
         )
-    _on_device(pipe, args.device)
+    _on_device(pipe, args)
     pipe.set_params(verbose=not args.quiet)
     return pipe
 
@@ -129,7 +132,7 @@ def _fit(args) -> None:
         random_state=args.seed,
         verbose=not args.quiet and is_main_process(),
     )
-    _on_device(pipe, args.device)
+    _on_device(pipe, args)
     pipe.set_params(**_parameters(pipe, args.params))
     recording = read_recording(args)
     conditional = "" if recording.y is None else f", conditioned on {args.condition}"

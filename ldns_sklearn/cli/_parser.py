@@ -75,6 +75,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="torch device: auto (default: a GPU when there is one), cpu, cuda or cuda:1.",
     )
     group.add_argument(
+        "--threads", type=int, default=1, metavar="N",
+        help="CPU threads torch computes on (default: 1, which does not slow down when "
+        "other work runs; -1: one per core, faster on an otherwise idle machine).",
+    )
+    group.add_argument(
         "--seed", type=int, metavar="N",
         help="random seed, for results that repeat exactly on a CPU.",
     )
