@@ -43,7 +43,8 @@ def main():
     warnings.filterwarnings("ignore", message=".*complex operators.*")
     X = make_lorenz_spikes(n_trials=args.n_trials, n_neurons=64, n_bins=args.n_bins,
                            random_state=0, return_spiketrains=False).counts
-    common = dict(hidden_channels=args.hidden, n_blocks=2, max_epochs=args.epochs,
+    # n_threads=None: the estimators compute on the threads --threads gave torch.
+    common = dict(n_threads=None, hidden_channels=args.hidden, n_blocks=2, max_epochs=args.epochs,
                   batch_size=32, device=args.device, random_state=0)
     print(f"{args.n_trials} trials x {args.n_bins} bins, {args.hidden} wide, {args.epochs} "
           f"epochs, device {args.device}, {torch.get_num_threads()} threads")

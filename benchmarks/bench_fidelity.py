@@ -209,8 +209,9 @@ def run(name, args, budget):
     real_sets = [counts[n_train + k * n_test:n_train + (k + 1) * n_test]
                  for k in range(1, 1 + args.floor_sets)]
     test_b = real_sets[0]
-    ae_params = {"device": args.device, **parse_overrides(args.ae)}
-    dm_params = {"device": args.device, **parse_overrides(args.diffusion)}
+    # n_threads=None: the estimators compute on the threads --threads gave torch.
+    ae_params = {"device": args.device, "n_threads": None, **parse_overrides(args.ae)}
+    dm_params = {"device": args.device, "n_threads": None, **parse_overrides(args.diffusion)}
     pipe = make_ldns_pipeline(
         bin_size=None, n_latents=args.n_latents, preset=budget["preset"],
         autoencoder_params=ae_params, diffusion_params=dm_params, random_state=args.seed,

@@ -111,8 +111,10 @@ def main():
     started = time.perf_counter()
     pipe = make_ldns_pipeline(
         bin_size=None, n_latents=8, random_state=args.seed,
-        autoencoder_params=dict(learning_rate=4e-3),
-        diffusion_params=dict(max_epochs=args.epochs, inpaint_fraction=args.inpaint_fraction),
+        # n_threads=None: the estimators compute on the threads --threads gave torch.
+        autoencoder_params=dict(learning_rate=4e-3, n_threads=None),
+        diffusion_params=dict(max_epochs=args.epochs, inpaint_fraction=args.inpaint_fraction,
+                              n_threads=None),
     ).fit(train)
     print(f"  fitted in {time.perf_counter() - started:.0f} s")
     ae = pipe.named_steps["ae"]

@@ -128,7 +128,7 @@ def main():
     started = time.perf_counter()
     model = LatentDiffusion(hidden_channels=32, n_blocks=2, max_epochs=args.epochs,
                             batch_size=64, n_diffusion_steps=args.diffusion_steps,
-                            inpaint_fraction=0.5, device="cpu",
+                            inpaint_fraction=0.5, device="cpu", n_threads=None,
                             random_state=args.seed).fit(train[..., None])
     print(f"bench_inpainting_methods: GP of {N_BINS} bins, bins {MISSING[0]}-{MISSING[-1]} "
           f"missing; network 32 wide x 2 blocks, T={args.diffusion_steps}, fitted on "

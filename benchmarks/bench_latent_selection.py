@@ -52,7 +52,7 @@ def main():
     for n_latents in args.n_latents:
         masked, full = [], []
         for train, test in KFold(args.folds, shuffle=True, random_state=args.seed).split(counts):
-            ae = S4Autoencoder(n_latents=n_latents, max_epochs=args.epochs,
+            ae = S4Autoencoder(n_latents=n_latents, max_epochs=args.epochs, n_threads=None,
                                random_state=args.seed).fit(counts[train])
             masked.append(ae.set_params(score_mask_prob=0.2).score(counts[test]))
             full.append(ae.set_params(score_mask_prob=0.0).score(counts[test]))

@@ -55,7 +55,7 @@ else:
     X = np.load(path, mmap_mode="r")
 started = time.perf_counter()
 S4Autoencoder(n_latents=8, hidden_channels=16, n_blocks=1, max_epochs={epochs},
-              batch_size=64, device="cpu", random_state=0).fit(X)
+              batch_size=64, device="cpu", n_threads=None, random_state=0).fit(X)
 print(json.dumps({{"seconds": time.perf_counter() - started,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "package": ldns_sklearn.__file__}}))

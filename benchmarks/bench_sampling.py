@@ -189,6 +189,7 @@ def main():
         learning_rate=args.learning_rate,
         sample_batch_size=args.sample_batch_size,
         device=args.device,
+        n_threads=None,  # the threads --threads gave torch
         random_state=args.seed,
     )
     start = time.perf_counter()

@@ -82,8 +82,9 @@ def main():
         started = time.perf_counter()
         pipe = make_ldns_pipeline(
             bin_size=None, random_state=args.seed,
-            autoencoder_params={"max_epochs": ae_epochs},
-            diffusion_params={"max_epochs": dm_epochs},
+            # n_threads=None: the estimators compute on the threads --threads gave torch.
+            autoencoder_params={"max_epochs": ae_epochs, "n_threads": None},
+            diffusion_params={"max_epochs": dm_epochs, "n_threads": None},
         ).fit(train)
         real, generated = pipe.real_and_generated_counts(test_a)
         assert pipe.score(test_a) == generation_score(real, generated)

@@ -2,8 +2,8 @@
 Quickstart: fit LDNS on the synthetic Lorenz data set and see what it learned
 =============================================================================
 
-Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 6 minutes on
-2 CPU cores; what it printed is in ``docs/benchmarks.md``)::
+Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 8 minutes on
+2 CPU cores, idle or with other work running; what it printed is in ``docs/benchmarks.md``)::
 
     python examples/quickstart.py            # the default size
     python examples/quickstart.py --smoke    # seconds; checks the script still runs
@@ -38,8 +38,9 @@ from ldns_sklearn.metrics import DISCREPANCIES, compare_spike_statistics
 
 SIZES = {
     # n_trials, n_neurons, n_bins, autoencoder, diffusion (the estimators' defaults)
-    "default": dict(n_trials=600, n_neurons=64, n_bins=128, ae={}, dm={}),
-    "smoke": dict(
+    "default": dict(n_trials=600, n_neurons=64, n_bins=128, ae={}, dm={},
+                    cost="about 8 minutes on 2 CPU cores, idle or with other work running"),
+    "smoke": dict(cost="seconds",
         n_trials=40, n_neurons=8, n_bins=32,
         ae=dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=16),
         dm=dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=16),
@@ -63,7 +64,9 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
         verbose=size != "smoke",  # progress bars per batch with an ETA, a line per step
     )
     print(f"Fitting LDNS on {n_train} Lorenz trials "
-          f"({config['n_neurons']} neurons x {config['n_bins']} bins of 5 ms) ...")
+          f"({config['n_neurons']} neurons x {config['n_bins']} bins of 5 ms): expect "
+          f"{config['cost']} (progress bars with an estimate of the time left follow) ...",
+          flush=True)
     started = time.perf_counter()
     pipe.fit(data.spiketrains[train])
     print(f"fitted in {time.perf_counter() - started:.0f} s")

@@ -557,3 +557,12 @@ def test_a_statistic_with_a_zero_floor_is_left_out_with_a_warning_not_minus_inf(
     assert np.isfinite(score) and score < 0
     with pytest.raises(ValueError, match="no statistic can be scored on these 10 real trials"):
         generation_score(np.zeros((10, 20, 5), dtype=int), generated)
+
+
+def test_a_score_from_few_trials_warns_that_it_is_lenient():
+    rng = np.random.default_rng(0)
+    with pytest.warns(UserWarning, match="from 20 real trials is lenient.*at least 50"):
+        generation_score(rng.poisson(0.3, (20, 30, 5)), rng.poisson(0.3, (20, 30, 5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        generation_score(rng.poisson(0.3, (60, 30, 5)), rng.poisson(0.3, (60, 30, 5)))
