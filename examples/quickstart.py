@@ -80,8 +80,8 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
                                      flat(data.latents[train]))
     r2 = readout.score(flat(ae.transform(data.counts[test])), flat(data.latents[test]))
     bits = ae.score(data.counts[test])
-    rates_r = np.corrcoef(ae.predict_rates(ae.transform(data.counts[test])).ravel(),
-                          data.rates[test].ravel())[0, 1]
+    decoded_rates = ae.predict_rates(ae.transform(data.counts[test]))
+    rates_r = np.corrcoef(decoded_rates.ravel(), data.rates[test].ravel())[0, 1]
     print(f"\nAutoencoder (held-out trials):  R²(latents -> Lorenz state) = {r2:.3f}   "
           f"{bits:.3f} bits/spike   r(rates, true rates) = {rates_r:.3f}")
 
@@ -108,12 +108,14 @@ def main(size: str = "default", output: Path | None = None, random_state: int = 
 
     if output is not None:
         _save_figure(output, pipe, data.spiketrains[test][0], pipe.sample(1, random_state=2)[0],
-                     data.counts[test], generated)
+                     data.counts[test], generated,
+                     true_rates=data.rates[test][0], decoded_rates=decoded_rates[0])
     return {"r2": r2, "bits_per_spike": bits, "rates_r": rates_r, "table": rows,
             "ratios": ratios}
 
 
-def _save_figure(output: Path, pipe, real_trial, generated_trial, real, generated) -> None:
+def _save_figure(output: Path, pipe, real_trial, generated_trial, real, generated, *,
+                 true_rates, decoded_rates) -> None:
     try:
         import matplotlib
 
@@ -124,15 +126,27 @@ def _save_figure(output: Path, pipe, real_trial, generated_trial, real, generate
         return
     from ldns_sklearn.plotting import plot_raster, plot_spike_statistics, plot_training_history
 
-    figure = plt.figure(figsize=(17, 9), layout="constrained")
+    figure = plt.figure(figsize=(19, 9), layout="constrained")
     top, bottom = figure.subfigures(2, 1)
-    raster_axes = top.subplots(1, 4)
+    raster_axes = top.subplots(1, 5)
     plot_raster(real_trial, ax=raster_axes[0], title="real trial")
     plot_raster(generated_trial, ax=raster_axes[1], title="generated trial", color="C3")
-    plot_training_history(pipe.named_steps["ae"], ax=raster_axes[2])
-    raster_axes[2].set_title("autoencoder training")
-    plot_training_history(pipe.named_steps["diffusion"], ax=raster_axes[3])
-    raster_axes[3].set_title("diffusion training")
+    # True against decoded rates of the real trial's three busiest neurons, in ms as the
+    # rasters are.
+    ax = raster_axes[2]
+    time_ms = 5.0 * np.arange(len(true_rates))
+    for color, neuron in zip(("C0", "C1", "C2"), np.argsort(true_rates.sum(axis=0))[-3:],
+                             strict=True):
+        ax.plot(time_ms, true_rates[:, neuron] / 0.005, color=color, ls="--", lw=1)
+        ax.plot(time_ms, decoded_rates[:, neuron] / 0.005, color=color, lw=1.5,
+                label=f"neuron {neuron}")
+    ax.set(title="true (dashed) and decoded rates", xlabel="time (ms)",
+           ylabel="rate (spikes/s)")
+    ax.legend(frameon=False, fontsize="small", loc="upper right")
+    plot_training_history(pipe.named_steps["ae"], ax=raster_axes[3])
+    raster_axes[3].set_title("autoencoder training")
+    plot_training_history(pipe.named_steps["diffusion"], ax=raster_axes[4])
+    raster_axes[4].set_title("diffusion training")
     plot_spike_statistics(real, generated, bin_size=5 * pq.ms, axes=bottom.subplots(1, 5))
     output.mkdir(parents=True, exist_ok=True)
     path = output / "quickstart.png"

@@ -8,6 +8,7 @@ import pytest
 import quantities as pq
 
 from ldns_sklearn import S4Autoencoder, counts_to_spiketrains
+from ldns_sklearn.metrics import spike_statistics
 from ldns_sklearn.plotting import (
     plot_auto_correlation,
     plot_comparison,
@@ -64,15 +65,19 @@ def test_comparison_figure_names_statistics_units_and_the_score():
     axes = figure.axes
     assert len(axes) == 8
     assert [ax.get_xlabel() for ax in axes[:4]] == [
-        "real (spikes/s)", "real (s)", "real (s)", "real",
+        "real (spikes/s)", "real (ms)", "real (ms)", "real",
     ]
+    # Intervals in ms, as rasters show spike times (issue 27: seconds beside ms misled).
+    isi = spike_statistics(real, bin_size=10 * pq.ms)["mean_isi"]
+    shown = axes[1].collections[0].get_offsets()[:, 0]
+    np.testing.assert_allclose(np.sort(shown), np.sort(isi[np.isfinite(isi)] * 1000))
     assert axes[0].get_title().startswith("mean rate\nr = ")
     assert any(text.get_text() == "one dot = one neuron" for text in axes[0].texts)
     assert any(text.get_text() == "one dot = one pair of neurons" for text in axes[4].texts)
     # Each scatter holds one dot per neuron (per pair for correlations).
     assert len(axes[0].collections[0].get_offsets()) == 6
     assert len(axes[4].collections[0].get_offsets()) == 15
-    assert axes[6].get_xlabel() == "lag (s)"
+    assert axes[6].get_xlabel() == "lag (ms)"
     assert axes[6].get_ylabel() == "auto-correlation ((spikes/s)²)"
     assert "generation score" in figure.get_suptitle()
     assert all(_inside_figure(ax) for ax in axes)
@@ -97,7 +102,7 @@ def test_population_histogram_and_psth_draw_each_data_set():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real", "Poisson", "real"]
     ax = plot_psth(real, poisson, n_neurons=2, bin_size=5 * pq.ms)
     assert len(ax.get_lines()) == 4
-    assert ax.get_xlabel() == "time from trial start (s)"
+    assert ax.get_xlabel() == "time from trial start (ms)"
     assert ax.get_ylabel() == "trial-averaged rate (spikes/s)"
     assert _inside_figure(ax)
 

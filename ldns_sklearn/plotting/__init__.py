@@ -4,8 +4,9 @@ Needs matplotlib (``pip install ldns-sklearn[plot]``). Every function draws into
 pass (or makes a new figure with room for its labels) and returns what it drew on, so
 figures compose; :func:`plot_comparison` puts the paper's comparisons into one figure.
 Every function takes spike counts or Neo trials (what ``LDNSPipeline.sample`` returns);
-axes name their statistic and its units (per second and in seconds with a ``bin_size``,
-per bin and in bins without).
+axes name their statistic and its units (rates per second and times in ms with a
+``bin_size`` under a second, as rasters show spike times; in seconds for longer bins; per
+bin and in bins without).
 """
 
 from ._comparison import plot_comparison

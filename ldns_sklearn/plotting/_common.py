@@ -42,12 +42,28 @@ class Units:
         return "spikes/s" if self.seconds_per_bin else "spikes/bin"
 
     @property
+    def _per_second(self) -> float:
+        """Display units per second: milliseconds for bins under a second, as rasters show
+        spike times (an ISI panel in seconds beside a raster in ms misleads)."""
+        return 1000.0 if self.seconds_per_bin < 1.0 else 1.0
+
+    @property
     def time(self):
-        return "s" if self.seconds_per_bin else "bins"
+        if not self.seconds_per_bin:
+            return "bins"
+        return "ms" if self._per_second == 1000.0 else "s"
 
     def times(self, n_bins):
         """Bins 0..n_bins-1 (as lags or from the trial start) in the time unit."""
-        return np.arange(n_bins) * (self.seconds_per_bin or 1.0)
+        if not self.seconds_per_bin:
+            return np.arange(n_bins, dtype=float)
+        return np.arange(n_bins) * self.seconds_per_bin * self._per_second
+
+    def shown(self, values, unit):
+        """Statistic ``values`` (times in seconds) in the unit their axis is labelled with."""
+        if unit == "time" and self.seconds_per_bin:
+            return np.asarray(values) * self._per_second
+        return values
 
 
 def as_labelled(generated, default="generated"):

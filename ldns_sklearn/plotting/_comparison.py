@@ -68,8 +68,8 @@ def plot_comparison(real, generated, *, bin_size=None, max_lag=None, title=None)
     for ax, (key, name, unit) in zip(axes[0], PER_NEURON, strict=True):
         draw_identity_scatter(
             ax,
-            real_stats[key],
-            generated_stats[key],
+            units.shown(real_stats[key], unit),
+            units.shown(generated_stats[key], unit),
             name=name,
             unit=getattr(units, unit) if unit else None,
         )

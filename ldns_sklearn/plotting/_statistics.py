@@ -155,7 +155,8 @@ def plot_spike_statistics(real, generated, *, bin_size=None, axes=None):
     generated_stats = labelled["generated"]
     for ax, (key, name, unit) in zip(axes[:3], PER_NEURON[:3], strict=True):
         draw_identity_scatter(
-            ax, real_stats[key], generated_stats[key], name=name, unit=getattr(units, unit)
+            ax, units.shown(real_stats[key], unit), units.shown(generated_stats[key], unit),
+            name=name, unit=getattr(units, unit),
         )
     upper = np.triu_indices_from(real_stats["correlation"], k=1)
     draw_identity_scatter(

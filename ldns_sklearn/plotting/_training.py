@@ -52,11 +52,13 @@ def plot_training_history(estimator, ax=None):
         )
     else:
         ax.text(
-            0.98, 0.95, "no validation curve:\nfit with early_stopping=True",
+            0.98, 0.82, "no validation curve:\nfit with early_stopping=True",
             transform=ax.transAxes, ha="right", va="top", fontsize="small", color="0.4",
         )
     ax.set_xlabel("epoch")
     ax.set_ylabel(getattr(type(estimator), "_loss_label", "loss"))
     ax.set_title(type(estimator).__name__)
-    ax.legend(frameon=False, loc="lower left")
+    # Upper right, the note below it: loss curves fall from the upper left and lie low on
+    # the right ("lower left" covered the start of a curve).
+    ax.legend(frameon=False, loc="upper right")
     return ax
