@@ -6,6 +6,7 @@ Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 
 2 CPU cores, idle or with other work running; what it printed is in ``docs/benchmarks.md``)::
 
     python examples/quickstart.py            # the default size
+    python examples/quickstart.py --quick    # 300 smaller trials: 1.5 minutes, and it learns
     python examples/quickstart.py --smoke    # seconds; checks the script still runs
 
 It prints
@@ -45,6 +46,10 @@ SIZES = {
     # n_trials, n_neurons, n_bins, autoencoder, diffusion (the estimators' defaults)
     "default": dict(n_trials=600, n_neurons=64, n_bins=128, ae={}, dm={},
                     cost="about 8 minutes on 2 CPU cores, idle or with other work running"),
+    # Between the two: learns the Lorenz latents and generates usable samples in a few
+    # minutes (what it printed is in docs/benchmarks.md).
+    "quick": dict(n_trials=300, n_neurons=32, n_bins=64, ae=dict(max_epochs=60),
+                  dm=dict(max_epochs=120), cost="about 1.5 minutes on 2 CPU cores"),
     "smoke": dict(cost="seconds",
         n_trials=40, n_neurons=8, n_bins=32,
         ae=dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=16),
@@ -161,9 +166,12 @@ def _save_figure(output: Path, pipe, real_trial, generated_trial, real, generate
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="300 trials of 32 neurons: about 1.5 minutes, and it learns")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
     # Beside this script; sphinx-gallery runs it without __file__, from the examples folder.
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
     parser.add_argument("--output", type=Path, default=here / "output")
     args = parser.parse_args()
-    main("smoke" if args.smoke else "default", output=args.output)
+    main("smoke" if args.smoke else "quick" if args.quick else "default", output=args.output)

@@ -1,6 +1,8 @@
 """The example scripts still run (at their smoke size) and report what they promise."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +128,11 @@ def test_gallery_examples_run_as_the_docs_build_runs_them(name, argv, tmp_path, 
     exec(compile(path.read_text(), str(path), "exec"), {"__name__": "__main__"})
     if name in ("quickstart", "conditional_reaches"):
         assert (tmp_path / "output" / f"{name}.png").exists()
+
+
+def test_the_quickstart_offers_a_middle_size():
+    done = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py"), "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "--quick" in done.stdout and "--smoke" in done.stdout
+    sizes = _load("quickstart").SIZES
+    assert sizes["smoke"]["n_trials"] < sizes["quick"]["n_trials"] < sizes["default"]["n_trials"]
