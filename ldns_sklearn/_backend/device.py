@@ -39,8 +39,8 @@ def resolve_device(device) -> torch.device:
     return resolved
 
 
-# torch's own default (one thread per physical core), read before anything changes it:
-# what ``n_threads=-1`` asks for.
+# torch's setting when ldns_sklearn is first imported (by default one thread per physical
+# core, or OMP_NUM_THREADS): what ``n_threads=-1`` asks for.
 ALL_THREADS = torch.get_num_threads()
 
 
@@ -49,7 +49,7 @@ def torch_threads(n_threads):
     """Within the block, torch computes on ``n_threads`` CPU threads, then as before.
 
     ``None`` leaves torch's setting alone (for users who manage it themselves); ``-1``
-    asks for torch's default of one thread per core. Why a setting of the library's own:
+    asks for ``ALL_THREADS``. Why a setting of the library's own:
     with one thread per core and another process busy, torch's threads wait on each other
     and an epoch takes 2-5 times as long as on one thread (``docs/benchmarks.md``).
     """
