@@ -87,7 +87,7 @@ def test_evaluate_prints_every_statistic_its_floor_and_the_score(model_file, cou
         line = next(line for line in out.splitlines() if line.startswith(name))
         generated, floor, ratio = line.split()[1:]
         assert float(generated) >= 0 and float(floor) > 0 and ratio.endswith("×")
-    assert "generation score: -" in out
+    assert "generation score: -" in out and "against the floors of 20 other half-splits" in out
     assert "two-sample test: a classifier tells generated from real trials" in out
     assert "memorisation check" not in out
 

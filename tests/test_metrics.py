@@ -566,3 +566,18 @@ def test_a_score_from_few_trials_warns_that_it_is_lenient():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         generation_score(rng.poisson(0.3, (60, 30, 5)), rng.poisson(0.3, (60, 30, 5)))
+
+
+def test_the_report_gives_the_score_range_over_other_half_splits():
+    from ldns_sklearn.metrics import generation_report
+
+    rng = np.random.default_rng(0)
+    rates = rng.uniform(0.05, 0.6, 12)
+    real, generated = rng.poisson(rates, (60, 32, 12)), rng.poisson(rates, (60, 32, 12))
+    report = generation_report(real, generated, two_sample=False, random_state=0)
+    low, high = report.score_range
+    assert np.isfinite(low) and low < high < 0
+    assert low - 0.5 < report.score < high + 0.5  # the even/odd split is one of them
+    again = generation_report(real, generated, two_sample=False, random_state=0)
+    other = generation_report(real, generated, two_sample=False, random_state=1)
+    assert again.score_range == report.score_range != other.score_range

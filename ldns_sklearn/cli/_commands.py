@@ -214,10 +214,12 @@ def evaluate(args) -> None:
             f"{name:<{width}}  {report.results[name]:>10.4g}  {report.floor[name]:>10.4g}  "
             f"{ratio:>6.2f}×"
         )
+    low, high = report.score_range
     print(
         f"generation score: {report.score:.3f} (the mean ratio, negated; about -1 is as close "
         "as a second recording of this size, -2 twice as far; the KL's ratio is of its "
-        "square root)"
+        f"square root); {low:.3f} to {high:.3f} against the floors of 20 other half-splits "
+        "of DATA"
     )
     test = report.two_sample
     telling = ", ".join(f"{name} (AUC {auc:.2f})" for name, auc in test.most_telling[:3])

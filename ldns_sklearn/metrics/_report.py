@@ -9,6 +9,10 @@ from ._score import statistics_report
 from ._temporal import DEFAULT_N_GROUPS
 from ._two_sample import classifier_two_sample_test, memorisation_check
 
+# Random half-splits of real whose floors give the score's range (a second each at the
+# quickstart's size).
+FLOOR_SPLITS = 20
+
 
 @validate_params(
     {
@@ -61,7 +65,8 @@ def generation_report(
     bin_size, min_isis, bandwidth, eps, max_lag, n_groups
         As for :func:`compare_spike_statistics`.
     random_state : int, RandomState instance or None, default=None
-        Seeds the two-sample test's folds and classifier.
+        Seeds the two-sample test's folds and classifier and the half-splits of
+        ``score_range``.
 
     Returns
     -------
@@ -71,7 +76,10 @@ def generation_report(
         (:func:`compare_spike_statistics`), ``floor`` (each discrepancy between two
         real data sets of the size of ``real``), ``one_sided`` (entries defined in only
         one data set, per statistic), ``two_sample`` (a ``TwoSampleResult``, or None)
-        and ``memorisation`` (a ``MemorisationResult``, or None without ``training``).
+        ``memorisation`` (a ``MemorisationResult``, or None without ``training``) and
+        ``score_range``: the 5th to 95th percentile of the score against the floors of 20
+        random half-splits of ``real`` and the even/odd one, how far to trust the score
+        (wide on few trials).
 
     See Also
     --------
@@ -92,7 +100,7 @@ def generation_report(
     real, generated, bin_size = check_pair(real, generated, bin_size)
     report = statistics_report(
         real, generated, min_isis=min_isis, bandwidth=bandwidth, eps=eps, max_lag=max_lag,
-        n_groups=n_groups,
+        n_groups=n_groups, n_floor_splits=FLOOR_SPLITS, random_state=random_state,
     )
     warn_one_sided(report.one_sided, stacklevel=3)
     if two_sample:
