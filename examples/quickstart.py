@@ -6,7 +6,7 @@ Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 
 2 CPU cores, idle or with other work running; what it printed is in ``docs/benchmarks.md``)::
 
     python examples/quickstart.py            # the default size
-    python examples/quickstart.py --quick    # 300 smaller trials: 1.5 minutes, and it learns
+    python examples/quickstart.py --quick    # 300 smaller trials: under 2 minutes, and it learns
     python examples/quickstart.py --smoke    # seconds; checks the script still runs
 
 It prints
@@ -49,7 +49,8 @@ SIZES = {
     # Between the two: learns the Lorenz latents and generates usable samples in a few
     # minutes (what it printed is in docs/benchmarks.md).
     "quick": dict(n_trials=300, n_neurons=32, n_bins=64, ae=dict(max_epochs=60),
-                  dm=dict(max_epochs=120), cost="about 1.5 minutes on 2 CPU cores"),
+                  dm=dict(max_epochs=120),
+                  cost="under 2 minutes on 2 CPU cores, idle or with other work running"),
     "smoke": dict(cost="seconds",
         n_trials=40, n_neurons=8, n_bins=32,
         ae=dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=16),
@@ -168,7 +169,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="300 trials of 32 neurons: about 1.5 minutes, and it learns")
+                      help="300 trials of 32 neurons: under 2 minutes, and it learns")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
     # Beside this script; sphinx-gallery runs it without __file__, from the examples folder.
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()

@@ -241,11 +241,8 @@ def where(path: str) -> str:
 class Decoder:
     """Rebuilds objects from the JSON tree and the archive's arrays (never pickle)."""
 
-    def __init__(self, archive, *, finite: bool = True):
+    def __init__(self, archive):
         self.archive = archive
-        # Arrays of numbers must hold finite values: no saved weight or statistic is NaN or
-        # infinite, and one that is would silently turn every output into NaN.
-        self.finite = finite
 
     def _array(self, node):
         key = node.get("key")
@@ -256,7 +253,9 @@ class Decoder:
             array = self.archive[key]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"array member {key!r} cannot be read ({error}).") from error
-        if self.finite and array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+        # No saved weight or statistic is NaN or infinite; one that is would silently turn
+        # every output into NaN.
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
             raise ValueError(f"array member {key!r} holds NaN or infinite values.")
         return array
 
