@@ -181,6 +181,44 @@ def test_nan_alignment_and_missing_behaviour_samples(tmp_path):
     assert data.dropped_trials["trial_id"].tolist() == [1, 3]
 
 
+def test_written_trials_come_back_with_their_units_names_and_annotations(tmp_path):
+    """save_nwb_trials keeps the identities of the units (issue 27): names, unit ids,
+    annotations NWB columns can hold, the generated mark; load_nwb_trials puts them back."""
+    from ldns_sklearn.datasets import save_nwb_trials
+
+    rng = np.random.default_rng(0)
+    trials = [
+        [neo.SpikeTrain(np.sort(rng.uniform(0, 0.1, 4)), units="s", t_stop=0.1,
+                        name=f"elec{u}#1", unit_id=10 + u, channel=2 * u, quality="good",
+                        generated=True, waveform_ms=[0.1, 0.2])
+         for u in range(3)]
+        for _ in range(2)
+    ]
+    path = tmp_path / "generated.nwb"
+    save_nwb_trials(trials, path)
+    back = load_nwb_trials(path, align="align_time", window=(0, 100) * pq.ms, velocity=None)
+    trains = back.spiketrains[1].spiketrains
+    assert [train.name for train in trains] == ["elec0#1", "elec1#1", "elec2#1"]
+    # A list value has no NWB column of one type per row: it is left out.
+    assert [train.annotations for train in trains] == [
+        {"unit_id": 10 + u, "channel": 2 * u, "quality": "good", "generated": True}
+        for u in range(3)
+    ]
+    assert back.unit_ids.tolist() == [10, 11, 12]
+
+
+def test_written_trials_without_identities_get_the_loaders_names(tmp_path):
+    from ldns_sklearn.datasets import save_nwb_trials
+
+    trials = [[neo.SpikeTrain([0.01], units="s", t_stop=0.1) for _ in range(2)]]
+    path = tmp_path / "plain.nwb"
+    save_nwb_trials(trials, path)
+    back = load_nwb_trials(path, align="align_time", window=(0, 100) * pq.ms, velocity=None)
+    trains = back.spiketrains[0].spiketrains
+    assert [train.name for train in trains] == ["unit 0", "unit 1"]
+    assert [train.annotations for train in trains] == [{"unit_id": 0}, {"unit_id": 1}]
+
+
 def test_nwb_layout_errors_name_the_missing_field(tmp_path):
     missing = tmp_path / "nowhere.nwb"
     with pytest.raises(FileNotFoundError, match="never downloads"):

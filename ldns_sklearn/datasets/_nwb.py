@@ -262,6 +262,35 @@ class _Frame:
         return self.w0 + self.step * np.arange(self.n_bins + 1)
 
 
+# The Units column holding each unit's name, and the description that marks a column as
+# an annotation of the unit's spike trains (written by save_nwb_trials; read back onto the
+# trains by load_nwb_trials).
+UNIT_NAME_COLUMN = "unit_name"
+ANNOTATION_DESCRIPTION = "Neo annotation of the unit's spike trains"
+
+
+def _unit_identities(table, order) -> tuple[list[str] | None, list[dict]]:
+    """Names (None without a name column) and annotation columns of the units, in
+    ``order``."""
+    names = None
+    if UNIT_NAME_COLUMN in table.colnames:
+        names = [str(name) for name in _column(table, UNIT_NAME_COLUMN, "Units")[order]]
+    annotated = [
+        name for name in table.colnames
+        if getattr(table[name], "description", None) == ANNOTATION_DESCRIPTION
+    ]
+    values = {name: _column(table, name, "Units")[order] for name in annotated}
+    annotations = [
+        {name: values[name][u].item() for name in annotated} for u in range(len(order))
+    ]
+    if "generated" in table.colnames:  # as save_nwb_trials marks a model's trains
+        for saved, generated in zip(annotations, _column(table, "generated", "Units")[order],
+                                    strict=True):
+            if generated:
+                saved["generated"] = True
+    return names, annotations
+
+
 def _read_units(nwbfile, file: Path, unit_order: str, expected_n_units) -> dict:
     if nwbfile.units is None:
         raise ValueError(f"{file.name} has no Units table (nwbfile.units); no spikes to load.")
@@ -294,7 +323,10 @@ def _read_units(nwbfile, file: Path, unit_order: str, expected_n_units) -> dict:
     else:
         order = np.arange(n_units)
     exclude = {"spike_times", "obs_intervals"} & set(table.colnames)
+    names, annotations = _unit_identities(table, order)
     return {
+        "names": names,
+        "annotations": annotations,
         "spike_times": [spike_times[u] for u in order],
         "obs": obs,
         "heldout": None if heldout is None else heldout[order],
@@ -370,8 +402,11 @@ def _cut_segments(trials, units, frame: _Frame, align: str, file: Path) -> list[
         first = np.searchsorted(times, a + frame.w0 * frame.to_seconds - _TOL_S, side="left")
         last = np.searchsorted(times, a + frame.w1 * frame.to_seconds + _TOL_S, side="right")
         candidates.append((times, first, last))
-    annotations = [{"unit_id": int(uid)} for uid in units["ids"]]
-    names = [f"unit {uid}" for uid in units["ids"]]
+    annotations = [
+        {"unit_id": int(uid), **saved}
+        for uid, saved in zip(units["ids"], units["annotations"], strict=True)
+    ]
+    names = units["names"] or [f"unit {uid}" for uid in units["ids"]]
     bounds = (pq.Quantity(frame.w0, frame.units), pq.Quantity(frame.w1, frame.units))
     per_second = frame.per_second
     segments = []
