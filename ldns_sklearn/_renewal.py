@@ -15,10 +15,18 @@ rates keep their meaning, spike history only rearranges spikes in time, and shar
 fluctuations pass to the counts unamplified (a fitted gain on the rate, as in the paper's
 spike-history GLM, amplifies them; its summed history filter also damps slow ones).
 
-Optionally, shared fluctuations that the rates miss multiply every neuron's ``lam`` by
-``exp(L @ eta_t)`` scaled to mean 1, with ``eta`` independent unit-variance AR(2)
-processes, Gaussian or two-state: zero-lag synchrony and fast population rhythms that
-smooth latents cannot carry.
+Optionally, shared fluctuations that the rates miss act on the counts: zero-lag synchrony
+and fast population rhythms that smooth latents cannot carry. Each is an AR(2) process
+``eta``, Gaussian or two-state, and acts in one of two ways:
+
+* *multiplicative*: every neuron's ``lam`` is multiplied by ``exp(L @ eta_t)`` scaled to
+  mean 1 (shared excitability; a refractory neuron stays silent);
+* *additive*: a two-state factor is a train of synchronous events, and in a bin where it
+  is on each neuron adds a spike with probability ``L[n, k]`` (its participation), outside
+  its own renewal process: the spike neither needs the neuron recovered nor resets it
+  (coincidences injected into ongoing firing, as in the single-interaction and compound
+  Poisson models of synchrony). The renewal part is then driven at the rate less the
+  events' mean count.
 
 The filter runs in float32 over blocks of trials, all neurons and states at once.
 """
@@ -69,6 +77,15 @@ _CALIBRATION_ROUNDS = 3
 # a fraction p of bins; in both orientations), keeping the one whose draws come closest
 # to the recorded population-count distribution and pairwise correlations.
 _FACTOR_SPARSITIES = (0.5, 0.3, 0.15, 0.05)
+# Fractions of bins holding a synchronous event, tried for additive factors (at 5 ms bins,
+# 0.02 is an event rate of 4 Hz): the same covariance is made by frequent events that few
+# members join or rare ones that most join, and only the population count tells which.
+_EVENT_PROBABILITIES = (0.05, 0.02, 0.01, 0.005)
+# Neurons loading less than this share of a factor's largest loading take no part in its
+# events.
+_MEMBER_SHARE = 0.25
+# Least part of its rate a neuron's renewal process keeps when events add spikes to it.
+_MIN_RENEWAL_SHARE = 0.05
 # Most trials of rates drawn from while fitting the fluctuations (a sample of the others):
 # every draw runs the filter over them, and these statistics settle well before.
 _FLUCTUATION_TRIALS = 300
@@ -93,6 +110,7 @@ class RenewalFit(NamedTuple):
     loadings: np.ndarray  # (n_neurons, n_factors)
     ar: np.ndarray  # (n_factors, 2) AR(2) coefficients of each factor's Gaussian path
     sparsity: np.ndarray  # (n_factors,) 0: Gaussian factor; p: on in a fraction p of bins
+    additive: np.ndarray  # (n_factors,) bool: synchronous events (loadings: participation)
 
 
 # ------------------------------------------------------------------------- count model
@@ -244,15 +262,23 @@ class _Model:
             rho = self.solve(_stationary(rho, self._recovery), rate, rho, weights)
         return rho, _stationary(rho, self._recovery)
 
-    def run(self, rates, valid, *, rng=None, multiplier=None, kept=None, observed=None):
+    def run(self, rates, valid, *, rng=None, multiplier=None, events=None, event_mean=None,
+            kept=None, observed=None):
         """The drive of every bin of ``rates`` ``(n_trials, n_bins, n_neurons)``; with
         ``rng``, also counts drawn bin by bin (keeping ``kept`` where ``observed``).
+
+        ``events`` are spikes of synchronous events added to the drawn counts (outside the
+        renewal process: they do not reset a neuron's state); ``event_mean`` their mean
+        count per neuron, which the renewal part leaves to them.
 
         Trials are independent, so they run in blocks that bound the memory of the state
         distributions (``_BLOCK_ENTRIES`` numbers each).
         """
         n_trials, _, n_neurons = rates.shape
-        target = np.maximum(rates * self.gain, _MIN_RATE).astype(_FILTER_DTYPE)
+        target = rates * self.gain
+        if event_mean is not None:
+            target = np.maximum(target - event_mean, _MIN_RENEWAL_SHARE * target)
+        target = np.maximum(target, _MIN_RATE).astype(_FILTER_DTYPE)
         weights = self.weights(target)
         drives = np.empty(rates.shape)
         counts = None if rng is None else np.zeros(rates.shape, dtype=np.int64)
@@ -261,13 +287,14 @@ class _Model:
             trials = slice(start, start + block)
             drives[trials], drawn = self._run_block(
                 target[trials], valid[trials], weights, rng,
-                *(None if a is None else a[trials] for a in (multiplier, kept, observed)),
+                *(None if a is None else a[trials]
+                  for a in (multiplier, events, kept, observed)),
             )
             if rng is not None:
                 counts[trials] = drawn
         return drives, counts
 
-    def _run_block(self, target, valid, weights, rng, multiplier, kept, observed):
+    def _run_block(self, target, valid, weights, rng, multiplier, events, kept, observed):
         n_trials, n_bins, n_neurons = target.shape
         rho, pi = self.start(target[:, 0], weights)
         drives = np.empty(target.shape)
@@ -293,8 +320,11 @@ class _Model:
             if kept is not None:
                 drawn = np.where(observed[:, t], kept[:, t], drawn)
             drawn *= valid[:, t, None]
-            counts[:, t] = drawn
             state = np.where(drawn > 0, 0, np.minimum(state + 1, last))
+            if events is not None:
+                added = np.minimum(drawn + events[:, t], self.max_count) * valid[:, t, None]
+                drawn = added if kept is None else np.where(observed[:, t], drawn, added)
+            counts[:, t] = drawn
         return drives, counts
 
 
@@ -406,7 +436,7 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
         if change < 1e-3:
             break
     fit = RenewalFit(model.recovery, model.dispersion, model.max_count, model.gain,
-                     np.zeros((n_neurons, 0)), np.zeros((0, 2)), np.zeros(0))
+                     **_no_factors(n_neurons))
     return fit_fluctuations(fit, counts, valid, rates, valid, n_factors, rng)
 
 
@@ -487,18 +517,27 @@ def _factor_paths(rng, ar, n_trials, n_bins):
     return eta
 
 
-def fluctuation_multiplier(rng, loadings, ar, sparsity, n_trials, n_bins):
-    """``exp(L @ eta_t - c)`` with ``c`` making its mean 1, ``(n_trials, n_bins,
-    n_neurons)``; None without factors.
+def _factor_states(rng, ar, sparsity, n_trials, n_bins):
+    """``(n_trials, n_bins, n_factors)`` paths of the factors: a unit-variance Gaussian
+    AR(2) path where ``sparsity`` is 0; else 1 in the bins where the factor is on (a
+    fraction ``p`` of them: the Gaussian path above its ``1 - p`` quantile) and 0."""
+    eta = _factor_paths(rng, ar, n_trials, n_bins)
+    two_state = sparsity > 0
+    eta[..., two_state] = eta[..., two_state] > ndtri(1.0 - sparsity[two_state])
+    return eta
 
-    Each factor is a stationary AR(2) process of unit variance: Gaussian where its
-    ``sparsity`` is 0, else a two-state process that is on in a fraction ``p`` of bins
-    (a Gaussian AR(2) path thresholded at its ``1 - p`` quantile, standardised):
-    synchronous events (small ``p``) or up and down states of a rhythm (``p`` near 0.5).
+
+def fluctuation_multiplier(loadings, sparsity, states):
+    """``exp(L @ eta_t - c)`` of multiplicative factors, with ``c`` making its mean 1,
+    ``(n_trials, n_bins, n_neurons)``; None without factors.
+
+    ``states`` are the factors' paths (:func:`_factor_states`); a two-state factor is
+    standardised to unit variance: synchronous excitability (small ``p``) or up and down
+    states of a rhythm (``p`` near 0.5).
     """
     if loadings.shape[1] == 0:
         return None
-    eta = _factor_paths(rng, ar, n_trials, n_bins)
+    eta = states.copy()
     log_mean = np.zeros(loadings.shape[0])
     for k, p in enumerate(sparsity):
         if p == 0:
@@ -506,21 +545,47 @@ def fluctuation_multiplier(rng, loadings, ar, sparsity, n_trials, n_bins):
             continue
         scale = np.sqrt(p * (1.0 - p))
         on, off = (1.0 - p) / scale, -p / scale
-        eta[..., k] = np.where(eta[..., k] > ndtri(1.0 - p), on, off)
+        eta[..., k] = np.where(states[..., k] > 0, on, off)
         log_mean += np.logaddexp(np.log(p) + loadings[:, k] * on,
                                  np.log1p(-p) + loadings[:, k] * off)
     return np.exp(eta @ loadings.T - log_mean)
+
+
+def event_spikes(rng, participation, states):
+    """Spikes of synchronous events ``(n_trials, n_bins, n_neurons)``: in a bin where
+    factor ``k`` is on (``states[..., k] == 1``), neuron ``n`` fires with probability
+    ``participation[n, k]``."""
+    n_trials, n_bins, _ = states.shape
+    spikes = np.zeros((n_trials, n_bins, len(participation)), dtype=np.int64)
+    for k in range(participation.shape[1]):
+        # Only the bins of events are drawn (a few per cent of them).
+        trials, bins = np.nonzero(states[..., k] > 0)
+        spikes[trials, bins] += rng.random((trials.size, len(participation))) < participation[:, k]
+    return spikes
 
 
 def draw(fit: RenewalFit, rates, valid, rng, *, kept=None, observed=None):
     """Counts for padded ``rates`` (and the drives); ``kept`` counts stay where
     ``observed``."""
     model = _Model(fit.recovery, fit.dispersion, fit.max_count, fit.gain)
-    multiplier = fluctuation_multiplier(rng, fit.loadings, fit.ar, fit.sparsity,
-                                        *rates.shape[:2])
-    _, counts = model.run(rates, valid, rng=rng, multiplier=multiplier, kept=kept,
-                          observed=observed)
+    multiplier = events = event_mean = None
+    if fit.loadings.shape[1]:
+        states = _factor_states(rng, fit.ar, fit.sparsity, *rates.shape[:2])
+        additive = fit.additive
+        multiplier = fluctuation_multiplier(fit.loadings[:, ~additive],
+                                            fit.sparsity[~additive], states[..., ~additive])
+        if additive.any():
+            events = event_spikes(rng, fit.loadings[:, additive], states[..., additive])
+            event_mean = fit.loadings[:, additive] @ fit.sparsity[additive]
+    _, counts = model.run(rates, valid, rng=rng, multiplier=multiplier, events=events,
+                          event_mean=event_mean, kept=kept, observed=observed)
     return counts
+
+
+def _no_factors(n_neurons):
+    """The fields of :class:`RenewalFit` for a model without shared fluctuations."""
+    return {"loadings": np.zeros((n_neurons, 0)), "ar": np.zeros((0, 2)),
+            "sparsity": np.zeros(0), "additive": np.zeros(0, dtype=bool)}
 
 
 def _mean_count(counts, valid):
@@ -537,9 +602,11 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     neuron's mean count that of ``counts``; the fluctuations are factors of the
     cross-covariance of ``counts`` that draws without them miss (at most ``n_factors``,
     each kept only if it stands out of the sampling noise and varies from bin to bin),
-    their loadings scaled until draws make up that covariance. Whether the factors are
-    Gaussian or two-state, how sparse and which way round, is chosen by the
-    population-count distribution and the pairwise correlations of the draws.
+    their loadings scaled until draws make up that covariance. Whether the factors
+    multiply the rates or add synchronous events (groups: their varimax rotation), are
+    Gaussian or two-state, how sparse and which way round, and then how many of them are
+    kept, is chosen by the population-count distribution and the pairwise correlations
+    of the draws.
     """
     n_neurons = counts.shape[-1]
     mean_rate = _mean_count(counts, valid)
@@ -549,8 +616,7 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     if len(rates) > _FLUCTUATION_TRIALS:
         rows = np.sort(rng.choice(len(rates), _FLUCTUATION_TRIALS, replace=False))
         rates, rates_valid = rates[rows], rates_valid[rows]
-    fit = fit._replace(gain=gain, loadings=np.zeros((n_neurons, 0)), ar=np.zeros((0, 2)),
-                       sparsity=np.zeros(0))
+    fit = fit._replace(gain=gain, **_no_factors(n_neurons))
     if n_factors == 0 or n_neurons < _MIN_FACTOR_NEURONS or np.any(mean_rate <= 0):
         return fit
     off = ~np.eye(n_neurons, dtype=bool)
@@ -576,10 +642,20 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
         return fit
     directions, loadings = directions[:, fast], loadings[:, keep][:, fast]
     missing = _along(directions, (real - baseline)[0] * off)
-    gaussian = _scaled_factors(
-        fit._replace(loadings=loadings, ar=_factor_ar(acf1[fast], acf2[fast], 0.0),
-                     sparsity=np.zeros(directions.shape[1])),
-        rates, rates_valid, rng, directions, missing, baseline[0] * off, mean_rate,
+    n_kept = directions.shape[1]
+    covered = baseline[0] * off
+
+    def scaled(candidate, rounds=1):
+        """``(fit, directions, missing)`` with the fit's loadings scaled to the missing
+        covariance along the directions."""
+        fit_, directions_, missing_ = candidate
+        return (_scaled_factors(fit_, rates, rates_valid, rng, directions_, missing_, covered,
+                                mean_rate, rounds), directions_, missing_)
+
+    gaussian = scaled(
+        (fit._replace(loadings=loadings, ar=_factor_ar(acf1[fast], acf2[fast], 0.0),
+                      sparsity=np.zeros(n_kept), additive=np.zeros(n_kept, dtype=bool)),
+         directions, missing),
         _CALIBRATION_ROUNDS,
     )
     # Other shapes start from the Gaussian's scale (a unit-variance factor adds about the
@@ -588,35 +664,83 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # events add spikes together, rarer silences take them away. Both are tried, except at
     # p = 0.5, where the two are the same.
     candidates = [gaussian] + [
-        _scaled_factors(
-            gaussian._replace(loadings=sign * gaussian.loadings,
-                              ar=_factor_ar(acf1[fast], acf2[fast], sparsity),
-                              sparsity=np.full(directions.shape[1], sparsity)),
-            rates, rates_valid, rng, sign * directions, missing, baseline[0] * off, mean_rate,
-            1,
-        )
+        scaled((gaussian[0]._replace(loadings=sign * gaussian[0].loadings,
+                                     ar=_factor_ar(acf1[fast], acf2[fast], sparsity),
+                                     sparsity=np.full(n_kept, sparsity)),
+                sign * directions, missing))
         for sparsity in _FACTOR_SPARSITIES
         for sign in ((1.0,) if sparsity == 0.5 else (1.0, -1.0))
     ]
+    # Synchronous events added to ongoing firing: they need no recovered neuron, which a
+    # multiplier does (refractory members stay silent however excitable). Principal
+    # factors of groups of about equal strength are mixtures of the groups (any rotation
+    # of them is as good), and events of a mixture fire several groups together: the
+    # events take the varimax rotation, whose factors each load on few neurons, each
+    # the way round its sum is positive (events add spikes together).
+    groups = _varimax(loadings)
+    groups *= np.where(groups.sum(axis=0) < 0, -1.0, 1.0)
+    oriented = groups / np.linalg.norm(groups, axis=0)
+    group_missing = _along(oriented, (real - baseline)[0] * off)
+    # An event of one neuron adds no covariance: such a factor (sampling noise that the
+    # rotation put on one neuron) is no group, nor is one along which nothing is missing.
+    # The strongest come first, as the principal factors do.
+    order = np.argsort(-group_missing)
+    order = order[(_members(oriented[:, order]).sum(axis=0) >= 2) & (group_missing[order] > 0)]
+    oriented, group_missing = oriented[:, order], group_missing[order]
+    group_acf1, group_acf2 = (
+        _along(oriented, (real - baseline)[tau] * off) / group_missing for tau in (1, 2)
+    )
+    n_groups = oriented.shape[1]
+    candidates += [
+        scaled((fit._replace(loadings=_participation(oriented, group_missing, probability),
+                             ar=_factor_ar(group_acf1, group_acf2, probability),
+                             sparsity=np.full(n_groups, probability),
+                             additive=np.ones(n_groups, dtype=bool)),
+                oriented, group_missing))
+        for probability in (_EVENT_PROBABILITIES if n_groups else ())
+    ]
     # The shape is chosen by what it is for: the distribution of the population count
-    # and the pairwise correlations, each relative to the best candidate on it (one shape
-    # can buy a closer population count with wrong correlations).
-    recorded = _population_histogram(counts, valid)
-    recorded_correlations = _off_diagonal_correlations(real[0])
+    # and the pairwise correlations of the draws.
+    recorded = (_population_histogram(counts, valid), _off_diagonal_correlations(real[0]))
+    best, drawn_mean = _closest([c[0] for c in candidates], recorded, rates, rates_valid, rng)
+    chosen = candidates[best]
+    # Then how many of its factors: the weaker ones stand out of the sampling noise less
+    # clearly, and one scaled to noise makes the population count worse.
+    n_chosen = chosen[0].loadings.shape[1]
+    if n_chosen > 1:
+        fewer = [chosen] + [
+            scaled((_first_factors(chosen[0], n), chosen[1][:, :n], chosen[2][:n]))
+            for n in range(1, n_chosen)
+        ]
+        best, drawn_mean = _closest([c[0] for c in fewer], recorded, rates, rates_valid, rng)
+        chosen = fewer[best]
+    fit = chosen[0]
+    return fit._replace(gain=fit.gain * mean_rate / np.maximum(drawn_mean, 1e-12))
+
+
+def _first_factors(fit, n):
+    """``fit`` with its first ``n`` shared fluctuations only."""
+    return fit._replace(loadings=fit.loadings[:, :n], ar=fit.ar[:n],
+                        sparsity=fit.sparsity[:n], additive=fit.additive[:n])
+
+
+def _closest(fits, recorded, rates, valid, rng):
+    """The index of the fit whose draws from ``rates`` come closest to the ``recorded``
+    population-count histogram and pairwise correlations, and the mean counts of its
+    draws. Closeness adds the two errors, each relative to the smallest among the fits
+    (one fit can buy a closer population count with wrong correlations)."""
+    histogram, correlations = recorded
     drawn_means, divergences, correlation_errors = [], [], []
-    for candidate in candidates:
-        drawn = draw(candidate, rates, rates_valid, rng)
-        drawn_means.append(_mean_count(drawn, rates_valid))
-        divergences.append(
-            _histogram_kl(recorded, _population_histogram(drawn, rates_valid)))
-        correlations = _off_diagonal_correlations(
-            _lagged_covariances(drawn, rates_valid, 0)[0])
-        correlation_errors.append(np.sqrt(np.mean((correlations - recorded_correlations) ** 2)))
+    for fit in fits:
+        drawn = draw(fit, rates, valid, rng)
+        drawn_means.append(_mean_count(drawn, valid))
+        divergences.append(_histogram_kl(histogram, _population_histogram(drawn, valid)))
+        drawn_correlations = _off_diagonal_correlations(_lagged_covariances(drawn, valid, 0)[0])
+        correlation_errors.append(np.sqrt(np.mean((drawn_correlations - correlations) ** 2)))
     divergences, correlation_errors = np.array(divergences), np.array(correlation_errors)
     best = int(np.argmin(divergences / max(divergences.min(), 1e-12)
                          + correlation_errors / max(correlation_errors.min(), 1e-12)))
-    fit = candidates[best]
-    return fit._replace(gain=fit.gain * mean_rate / np.maximum(drawn_means[best], 1e-12))
+    return best, drawn_means[best]
 
 
 def _factor_ar(acf1, acf2, sparsity):
@@ -639,8 +763,48 @@ def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_
         covariance = _lagged_covariances(drawn, valid, 0)[0]
         added = _along(directions, covariance * off - baseline)
         ratio = np.clip(missing / np.maximum(added, 1e-12 * np.abs(missing)), 0.25, 4.0)
-        fit = fit._replace(loadings=fit.loadings * np.sqrt(ratio), gain=gain)
+        loadings = fit.loadings * np.sqrt(ratio)
+        # A participation is a probability.
+        loadings[:, fit.additive] = np.clip(loadings[:, fit.additive], 0.0, 1.0)
+        fit = fit._replace(loadings=loadings, gain=gain)
     return fit
+
+
+def _varimax(loadings, n_iter=100, tolerance=1e-8):
+    """The orthogonal rotation of ``loadings`` ``(n_neurons, n_factors)`` maximising the
+    variance of the squared loadings of each factor (Kaiser 1958): each rotated factor
+    loads on few neurons, and ``L @ L.T`` is unchanged."""
+    n_neurons, n_factors = loadings.shape
+    rotation = np.eye(n_factors)
+    objective = 0.0
+    for _ in range(n_iter):
+        rotated = loadings @ rotation
+        target = rotated**3 - rotated @ np.diag((rotated**2).sum(axis=0)) / n_neurons
+        left, singular, right = np.linalg.svd(loadings.T @ target)
+        rotation = left @ right
+        if singular.sum() < objective * (1.0 + tolerance):
+            break
+        objective = singular.sum()
+    return loadings @ rotation
+
+
+def _members(directions):
+    """Where each direction is at least ``_MEMBER_SHARE`` of its largest entry."""
+    return directions >= _MEMBER_SHARE * directions.max(axis=0)
+
+
+def _participation(directions, missing, probability):
+    """Participations ``c * u+`` of events in a fraction ``probability`` of bins whose
+    added covariance along each direction ``u`` (off the diagonal) is ``missing``:
+    ``p (1 - p) c**2 ((u . u+)**2 - sum(u**2 u+**2))``, at most 1; ``u+`` is ``u`` where
+    it is at least ``_MEMBER_SHARE`` of its largest entry, else 0."""
+    # Only clear members take part: the positive parts of the loadings' sampling noise on
+    # every other neuron, small one by one, add up to more covariance of the population
+    # count than the group itself makes.
+    positive = np.where(_members(directions), directions, 0.0)
+    cross = (directions * positive).sum(axis=0) ** 2 - (directions**2 * positive**2).sum(axis=0)
+    variance = probability * (1.0 - probability) * np.maximum(cross, 1e-12)
+    return np.clip(np.sqrt(np.maximum(missing, 0.0) / variance) * positive, 0.0, 1.0)
 
 
 def _off_diagonal_correlations(covariance):

@@ -545,24 +545,30 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     * **dispersion**: a count is ``min(Poisson(lam), 1 + G, max_count)`` with ``P(G >=
       j) = beta**j`` per neuron: ``beta = 1`` is Poisson, ``beta = 0`` at most one spike
       per bin (a neuron refractory within the bin);
-    * **shared fluctuations**: up to ``n_factors`` factors, each a unit-variance AR(2)
-      process, multiply the expected counts of the neurons that load on them
-      (``exp(L @ eta_t)``, scaled to mean 1): synchrony in the same bin and fast
-      population rhythms, which latents smooth in time cannot carry. Factors are fitted
-      to the cross-covariance (lags 0-3) that draws without them miss, kept only where
-      that stands out of sampling noise and changes from bin to bin, and scaled until
-      draws reproduce it; each is Gaussian or a two-state process (synchronous events,
-      up and down states; a two-state factor in either orientation), whichever gives
-      draws the population-count distribution and pairwise correlations closest to the
-      recorded ones.
+    * **shared fluctuations**: up to ``n_factors`` factors for synchrony in the same bin
+      and fast population rhythms, which latents smooth in time cannot carry. Each is a
+      unit-variance AR(2) process, Gaussian or two-state, and acts in one of two ways:
+      *multiplicative*, on the expected counts of the neurons that load on it
+      (``exp(L @ eta_t)``, scaled to mean 1: shared excitability, up and down states);
+      or *additive*, as synchronous events: in a bin where the two-state process is on,
+      each member of the group adds a spike with its own probability, outside its
+      renewal process (injected coincidences, which need no recovered neuron and do not
+      reset it). Factors are fitted to the cross-covariance (lags 0-3) that draws
+      without them miss, kept only where that stands out of sampling noise and changes
+      from bin to bin, and scaled until draws reproduce it; event groups are the varimax
+      rotation of those factors (each loads on few neurons). The kind, the shape and,
+      for a two-state factor, its orientation and how often it is on are chosen among
+      candidates: the one whose draws give the population-count distribution and the
+      pairwise correlations closest to the recorded ones.
 
     On Poisson data ``q`` stays near 1, ``beta`` near 1 and no factor is kept: the
     counts are Poisson. On refractory integrate-and-fire and balanced-network spiking it
     brought the nine sample statistics of
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.7x) and the classifier two-sample
-    accuracy from 1.0 to 0.51-0.61; on regular (gamma) firing with injected synchrony it
-    fixed the interval statistics but not the population count (``docs/benchmarks.md``).
+    accuracy from 1.0 to 0.51-0.62; on regular (gamma) firing with injected synchrony
+    from up to 9.8x to within 1.8x and 2.3x (population-count KL 1.3x and 2.3x), the
+    classifier from 0.94-1.0 to 0.63-0.70 (``docs/benchmarks.md``).
 
     Parameters
     ----------
@@ -598,7 +604,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         counts when the shared fluctuations act (or, after :meth:`calibrate`, for the
         rates given there).
     fluctuation_loadings_ : ndarray of shape (n_neurons, n_fluctuations)
-        ``L``; no columns when no factor was kept.
+        ``L`` of multiplicative factors; the participations (probabilities) of additive
+        ones. No columns when no factor was kept.
     fluctuation_ar_ : ndarray of shape (n_fluctuations, 2)
         AR(2) coefficients of the Gaussian path behind each factor.
     fluctuation_sparsity_ : ndarray of shape (n_fluctuations,)
@@ -606,6 +613,9 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         bins (synchronous events for small ``p``, up and down states near 0.5): of the
         shapes tried, the one whose draws give the population-count distribution and
         pairwise correlations closest to the recorded ones.
+    fluctuation_additive_ : ndarray of bool, shape (n_fluctuations,)
+        True for a factor of synchronous events (additive), on in a fraction
+        ``fluctuation_sparsity_`` of bins.
 
     See Also
     --------
@@ -649,9 +659,12 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         self.random_state = random_state
 
     def _fitted(self) -> RenewalFit:
+        # Files saved before additive factors existed have none.
+        additive = getattr(self, "fluctuation_additive_",
+                           np.zeros(len(self.fluctuation_sparsity_), dtype=bool))
         return RenewalFit(self.recovery_, self.dispersion_, self.max_count_, self.rate_gain_,
                           self.fluctuation_loadings_, self.fluctuation_ar_,
-                          self.fluctuation_sparsity_)
+                          self.fluctuation_sparsity_, additive)
 
     def _keep(self, fit: RenewalFit) -> None:
         self.recovery_, self.dispersion_, self.max_count_ = (
@@ -659,18 +672,26 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         )
         self.rate_gain_ = fit.gain
         self.fluctuation_loadings_, self.fluctuation_ar_ = fit.loadings, fit.ar
-        self.fluctuation_sparsity_ = fit.sparsity
+        self.fluctuation_sparsity_, self.fluctuation_additive_ = fit.sparsity, fit.additive
 
     def _check_loaded_state(self):
         """Refuse declared sizes that disagree with the fitted arrays (see ``load_model``)."""
         if not hasattr(self, "recovery_"):
             return
         n, f = len(self.dispersion_), len(self.fluctuation_sparsity_)
+        # Files saved before additive factors existed do not hold the array.
+        saved = hasattr(self, "fluctuation_additive_")
+        additive = {"fluctuation_additive_": (f,)} if saved else {}
         check_declared(
             self, "dispersion_", n_neurons_=n, recovery_=(n, self.history_ + 1),
             max_count_=(n,), rate_gain_=(n,), fluctuation_loadings_=(n, f),
-            fluctuation_ar_=(f, 2),
+            fluctuation_ar_=(f, 2), **additive,
         )
+        if additive and self.fluctuation_additive_.dtype != bool:
+            raise ValueError(
+                f"RenewalObservation.fluctuation_additive_ has dtype "
+                f"{self.fluctuation_additive_.dtype}, not bool."
+            )
 
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure

@@ -104,7 +104,8 @@ _REGISTRY = {
     "ldns_sklearn.observation.RenewalObservation": _Saved(
         RenewalObservation,
         ("n_neurons_", "history_", "recovery_", "dispersion_", "max_count_", "rate_gain_",
-         "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_"),
+         "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_",
+         "fluctuation_additive_"),
     ),
     "ldns_sklearn.pipeline.LDNSPipeline": _Saved(LDNSPipeline, ()),
     "sklearn.preprocessing.StandardScaler": _Saved(

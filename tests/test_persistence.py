@@ -850,3 +850,47 @@ def test_partial_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [live.name, other.name, "model.npz"]
     )
+
+
+# ------------------------------------------------------- synchronous events (issue 25)
+
+
+def _renewal_with_a_factor(additive):
+    """A fitted RenewalObservation of 8 neurons given one two-state factor by hand."""
+    rng = np.random.default_rng(0)
+    rates = np.full((20, 30, 8), 0.1)
+    obs = RenewalObservation(history=3, n_factors=0, random_state=0).fit(
+        rng.poisson(rates), rates)
+    obs.fluctuation_loadings_ = np.full((8, 1), 0.8)
+    obs.fluctuation_ar_ = np.zeros((1, 2))
+    obs.fluctuation_sparsity_ = np.array([0.05])
+    obs.fluctuation_additive_ = np.array([additive])
+    return obs, rates
+
+
+def test_event_factors_round_trip(tmp_path):
+    obs, rates = _renewal_with_a_factor(True)
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    loaded = load_model(path)
+    assert loaded.fluctuation_additive_.dtype == bool and loaded.fluctuation_additive_[0]
+    np.testing.assert_array_equal(loaded.sample(rates, random_state=1),
+                                  obs.sample(rates, random_state=1))
+
+
+def test_a_file_from_before_event_factors_loads_its_factors_as_multiplicative(tmp_path):
+    obs, rates = _renewal_with_a_factor(False)
+    expected = obs.sample(rates, random_state=1)
+    del obs.fluctuation_additive_  # what files of earlier versions hold
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    np.testing.assert_array_equal(load_model(path).sample(rates, random_state=1), expected)
+
+
+def test_event_flags_that_are_not_bools_are_refused(tmp_path):
+    obs, _ = _renewal_with_a_factor(True)
+    obs.fluctuation_additive_ = np.array([1])  # as an index, it would pick factor 1
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    with pytest.raises(ValueError, match="fluctuation_additive_ has dtype int64, not bool"):
+        load_model(path)

@@ -118,6 +118,48 @@ def test_synchronous_events_are_drawn_as_sparse_events_that_add_spikes():
     assert tail(rng.poisson(rates)) < 0.5 * tail(counts)
 
 
+def _refractory_with_events(n_trials, rng, n_neurons=16, group=8, event_rate=0.02):
+    """Refractory neurons (never two bins in a row) plus events at which each member of
+    a group adds a spike with probability 0.8, whatever its own state."""
+    rates = np.full((n_trials, 60, n_neurons), 0.1)
+    counts = _refractory(rates, rng)
+    events = rng.random((n_trials, 60)) < event_rate
+    counts[..., :group] += events[..., None] & (rng.random((n_trials, 60, group)) < 0.8)
+    return counts, rates
+
+
+def _population_kl(recorded, drawn):
+    """KL of the population-count histograms (each smoothed by half a count per bin)."""
+    p, q = (np.bincount(x.sum(axis=-1).ravel(), minlength=17)[:17] + 0.5
+            for x in (recorded, drawn))
+    p, q = p / p.sum(), q / q.sum()
+    return float(np.sum(p * np.log(p / q)))
+
+
+def test_events_added_to_refractory_firing_are_drawn_as_additive_events():
+    """Synchronous spikes that ignore the members' refractoriness (as injected synchrony
+    does) are additive events of the group alone, and the population count comes back
+    as close as a second recording's (a multiplier cannot make a refractory neuron
+    fire)."""
+    rng = np.random.default_rng(0)
+    counts, rates = _refractory_with_events(300, rng)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    strongest = np.argmax(obs.fluctuation_loadings_[:8].sum(axis=0))
+    assert obs.fluctuation_additive_[strongest]
+    assert 0 < obs.fluctuation_sparsity_[strongest] <= 0.05
+    participation = obs.fluctuation_loadings_[:, strongest]
+    assert np.all(participation[:8] > 0.3) and np.all(participation[8:] == 0)
+    # The floor: what other recordings of the same neurons reach.
+    recordings = [_refractory_with_events(300, np.random.default_rng(s))[0] for s in range(1, 5)]
+    floor = np.mean([_population_kl(counts, other) for other in recordings])
+    drawn = obs.sample(rates, random_state=1)
+    assert _population_kl(counts, drawn) < 2.0 * floor
+    # The draws keep the mean counts, refractoriness outside the events included.
+    assert drawn.mean() == pytest.approx(counts.mean(), rel=0.05)
+    outside = drawn[..., 8:]
+    assert int((outside[:, 1:] * outside[:, :-1]).sum()) == 0
+
+
 def test_calibrate_matches_draws_from_other_rates_to_the_counts():
     rates = _rates(n_trials=150)
     counts = _refractory(rates, np.random.default_rng(0))
