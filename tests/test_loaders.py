@@ -190,7 +190,7 @@ def test_written_trials_come_back_with_their_units_names_and_annotations(tmp_pat
     trials = [
         [neo.SpikeTrain(np.sort(rng.uniform(0, 0.1, 4)), units="s", t_stop=0.1,
                         name=f"elec{u}#1", unit_id=10 + u, channel=2 * u, quality="good",
-                        generated=True, waveform_ms=[0.1, 0.2])
+                        generated=True, waveform_ms=[0.1, 0.2], spike_times="sorted")
          for u in range(3)]
         for _ in range(2)
     ]
@@ -199,7 +199,8 @@ def test_written_trials_come_back_with_their_units_names_and_annotations(tmp_pat
     back = load_nwb_trials(path, align="align_time", window=(0, 100) * pq.ms, velocity=None)
     trains = back.spiketrains[1].spiketrains
     assert [train.name for train in trains] == ["elec0#1", "elec1#1", "elec2#1"]
-    # A list value has no NWB column of one type per row: it is left out.
+    # A list value has no NWB column of one type per row, and the Units table reserves
+    # spike_times: both are left out.
     assert [train.annotations for train in trains] == [
         {"unit_id": 10 + u, "channel": 2 * u, "quality": "good", "generated": True}
         for u in range(3)

@@ -35,8 +35,10 @@ def _trial_bounds(trials) -> tuple[np.ndarray, np.ndarray]:
 # Annotation values an NWB column holds as they are.
 _COLUMN_TYPES = (str, bool, int, float)
 # Annotations with columns of their own in the file: `generated` (the NWB column says it
-# of the unit) and `unit_id` (the Units table's ids).
-_OWN_COLUMNS = ("generated", "unit_id")
+# of the unit) and `unit_id` (the Units table's ids); and names the Units table reserves.
+_OWN_COLUMNS = ("generated", "unit_id", UNIT_NAME_COLUMN, "id", "spike_times",
+                "obs_intervals", "electrodes", "electrode_group", "waveform_mean",
+                "waveform_sd", "waveforms")
 
 
 def _unit_identities(trains) -> tuple[list[str] | None, list[int] | None, dict]:
