@@ -25,12 +25,17 @@ real trials reads the requested velocity from generated ones
 score on real trials, for several guidance scales. The in-painted halves are compared with
 the true rates of those reaches, next to trials generated without the recording::
 
-    python examples/conditional_reaches.py            # about 8 minutes on 2 CPU cores
+    python examples/conditional_reaches.py            # about 22 minutes on a busy 2-core machine
     python examples/conditional_reaches.py --smoke    # seconds; checks the script runs
 
 A figure (rasters of a real and a generated reach to the unseen target and of an
 in-painted reach; decoded against requested velocity) is saved to ``examples/output/``.
-What it printed is in ``docs/benchmarks.md``.
+What it printed is in ``docs/benchmarks.md``. The figure below was stored from a run at
+the default size (on 2 CPU cores with other work running), so that the documentation
+shows it without running the example:
+
+.. image:: /_static/conditional_reaches.png
+   :alt: the conditional-reaches example's figure at the default size
 """
 
 from __future__ import annotations

@@ -85,9 +85,12 @@ def test_the_site_builds_without_warnings(tmp_path):
     for page in ("index", "getting_started", "user_guide", "command_line", "api",
                  "benchmarks", "auto_examples/index", "generated/ldns_sklearn.S4Autoencoder"):
         assert (html / f"{page}.html").is_file(), page
-    # The quick build runs no example, yet shows the quickstart's stored figure.
-    for page in ("auto_examples/quickstart", "getting_started"):
-        assert "quickstart.png" in (html / f"{page}.html").read_text(), page
+    # The quick build runs no example, yet shows the stored figures of those that make one.
+    for page, figure in (("auto_examples/quickstart", "quickstart.png"),
+                         ("getting_started", "quickstart.png"),
+                         ("auto_examples/conditional_reaches", "conditional_reaches.png")):
+        assert figure in (html / f"{page}.html").read_text(), page
+        assert (html / "_images" / figure).is_file() or (html / "_static" / figure).is_file()
 
 
 def test_the_test_extra_holds_no_docs_or_cluster_tooling():
