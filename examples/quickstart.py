@@ -21,8 +21,8 @@ It prints
    that floor (1 = as close to the data as real data is to itself),
 
 and saves a figure (rasters, true against decoded rates, training curves, statistics) to
-``examples/output/``. The one below was stored from a run at the default size (on 2 CPU
-cores, 7.8 minutes), so that the documentation shows it without running the example:
+``examples/output/``. The one below was stored from a run at the default size, so that
+the documentation shows it without running the example:
 
 .. image:: /_static/quickstart.png
    :alt: the quickstart's figure at the default size

@@ -559,7 +559,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
       rotation of those factors (each loads on few neurons). The kind, the shape and,
       for a two-state factor, its orientation and how often it is on are chosen among
       candidates: the one whose draws give the population-count distribution and the
-      pairwise correlations closest to the recorded ones.
+      pairwise correlations closest to the recorded ones; then, by the same comparison,
+      how many of its factors (strongest first) are kept.
 
     On Poisson data ``q`` stays near 1, ``beta`` near 1 and no factor is kept: the
     counts are Poisson. On refractory integrate-and-fire and balanced-network spiking it

@@ -94,12 +94,7 @@ def statistics_report(
         sums.lags = LagSums.from_trials(trials, groups, max_lag)
     one_sided = {}
     results = discrepancies(even.merged(odd), generated_sums, one_sided=one_sided, **options)
-    # Two halves differ by sqrt(2) times the sampling noise of two full-size data sets
-    # (these statistics' noise shrinks as one over the square root of the trial count).
-    floor = {
-        name: value / math.sqrt(2)
-        for name, value in _distances(discrepancies(even, odd, **options)).items()
-    }
+    floor = _half_floor(even, odd, options)
     achieved = _distances(results)
     defined = [
         name for name in DISCREPANCIES if np.isfinite(achieved[name]) and np.isfinite(floor[name])
@@ -131,13 +126,11 @@ def statistics_report(
         rng = check_random_state(random_state)
         for _ in range(n_floor_splits):
             order = rng.permutation(len(real))
-            first, second = _trials(real, order[0::2]), _trials(real, order[1::2])
-            a, b = SpikeSums.from_trials(first), SpikeSums.from_trials(second)
-            a.lags = LagSums.from_trials(first, groups, max_lag)
-            b.lags = LagSums.from_trials(second, groups, max_lag)
-            split = _distances(discrepancies(a, b, **options))
+            first, second = (_sums(_trials(real, order[start::2]), groups, max_lag)
+                             for start in (0, 1))
+            split = _half_floor(first, second, options)
             terms = [
-                achieved[name] / (split[name] / math.sqrt(2))
+                achieved[name] / split[name]
                 for name in ratios
                 if np.isfinite(split[name]) and split[name] > 0
             ]
@@ -147,6 +140,23 @@ def statistics_report(
     kl = "population_spike_count_kl"
     floor[kl] = floor[kl] ** 2  # back from the distance scale to a KL
     return GenerationReport(score, ratios, results, floor, one_sided, score_range=score_range)
+
+
+def _half_floor(first, second, options) -> dict:
+    """Each discrepancy (on the distance scale) between two halves of real, as the floor
+    of two full-size data sets: halves differ by sqrt(2) times their sampling noise (these
+    statistics' noise shrinks as one over the square root of the trial count)."""
+    return {
+        name: value / math.sqrt(2)
+        for name, value in _distances(discrepancies(first, second, **options)).items()
+    }
+
+
+def _sums(trials, groups, max_lag) -> SpikeSums:
+    """The sums of ``trials`` for :func:`discrepancies`, lags included."""
+    sums = SpikeSums.from_trials(trials)
+    sums.lags = LagSums.from_trials(trials, groups, max_lag)
+    return sums
 
 
 def _trials(trials, index):
