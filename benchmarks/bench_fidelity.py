@@ -47,8 +47,10 @@ the floor is averaged too. Printed:
   through the observation model ("perfect diffusion"), against set A;
 * with ``--variants``: denoisers refitted on the same autoencoder latents, one set of
   changed parameters each, against the denoiser fitted above (one change at a time);
-* latents: temporal roughness ``var(z_t+1 - z_t) / var(z)`` and spread ``std(z)`` of
-  sampled against encoded held-out latents, and the number of sampled trials that leave
+* latents: temporal roughness ``var(z_t+1 - z_t) / var(z)``, spread ``std(z)`` and trial
+  spread (the standard deviation over trials of each trial's mean latent: the part of the
+  spread that the Fano factor of spike totals follows) of sampled against encoded
+  held-out latents, and the number of sampled trials that leave
   the per-channel range of the encoded training latents.
 
 Data sets: ``lorenz`` (:func:`ldns_sklearn.datasets.make_lorenz_spikes`), ``rotation``,
@@ -174,14 +176,17 @@ def parse_overrides(pairs):
 
 
 def latent_summary(Z, reference_range):
-    """Roughness, spread and the number of trials leaving the training range."""
+    """Roughness, spread, trial spread and the number of trials leaving the training
+    range (each a mean over channels)."""
     Z = np.asarray(Z)
     roughness = np.mean(np.var(np.diff(Z, axis=1), axis=(0, 1)) / np.var(Z, axis=(0, 1)))
+    spread = float(np.mean(np.std(Z, axis=(0, 1))))
+    trial_spread = float(np.mean(np.std(Z.mean(axis=1), axis=0)))
     low, high = reference_range
     # A tolerance of float32 round-off: samplers bound latents to the range exactly.
     slack = 1e-4 * (high - low)
     outside = np.any((Z < low - slack) | (Z > high + slack), axis=(1, 2)).sum()
-    return roughness, float(np.mean(np.std(Z, axis=(0, 1)))), int(outside)
+    return roughness, spread, trial_spread, int(outside)
 
 
 def shuffled_trials(counts, rng):
@@ -315,13 +320,15 @@ def run(name, args, budget):
     if args.variants:
         compare_variants(args, diffusion, ae, train_latents, test_a, floor, n_test)
 
-    rough, spread, _ = latent_summary(test_latents, latent_range)
-    print(f"\nlatents: {'':20s} roughness   spread   trials out of range   sample time")
-    print(f"  {'encoded held-out':26s} {rough:8.3f} {spread:8.3f}")
+    rough, spread, trial_spread, _ = latent_summary(test_latents, latent_range)
+    print(f"\nlatents: {'':20s} roughness   spread   trial spread   trials out of range"
+          "   sample time")
+    print(f"  {'encoded held-out':26s} {rough:8.3f} {spread:8.3f} {trial_spread:12.3f}")
     for sampler_name in args.samplers:
-        rough, spread, outside = latent_summary(latents[sampler_name], latent_range)
-        print(f"  {sampler_name:26s} {rough:8.3f} {spread:8.3f} {outside:12d}/{n_test}"
-              f"{seconds[sampler_name]:12.1f} s")
+        rough, spread, trial_spread, outside = latent_summary(latents[sampler_name],
+                                                              latent_range)
+        print(f"  {sampler_name:26s} {rough:8.3f} {spread:8.3f} {trial_spread:12.3f}"
+              f" {outside:12d}/{n_test}{seconds[sampler_name]:12.1f} s")
 
 
 def print_single_trials(args, name, checks, accuracy, test_a, test_b, train, floor,
@@ -356,13 +363,14 @@ def compare_variants(args, fitted, ae, train_latents, test_a, floor, n_test):
 
     One change at a time, everything else (data, autoencoder, seeds) equal: the default
     sampler drawn ``--draws`` times (mean ratio to the floor per statistic, and the worst
-    ratio of each draw), DDPM once.
+    ratio of each draw), DDPM once; the spread and trial spread of the first draw's
+    latents (see the latents table for the encoded ones).
     """
     print(f"\ndenoiser variants on the same latents (default sampler: mean of {args.draws} "
           "draws; ratios to the floor):")
     names = [s.split("_rmse")[0].split("_kl")[0] for s in STATISTICS]
     print(f"  {'variant':34s}" + "".join(f"{n:>24s}" for n in names)
-          + "   worst per draw    DDPM worst   fit")
+          + "   worst per draw    DDPM worst   fit   spread  trial spread")
     for variant in ["as fitted above", *args.variants]:
         if variant == "as fitted above":
             model, fitted_in = fitted, "-"
@@ -375,6 +383,8 @@ def compare_variants(args, fitted, ae, train_latents, test_a, floor, n_test):
         ratios = []
         for draw in range(args.draws):
             Z = model.sample(n_test, random_state=args.seed + 1 + 10 * draw)
+            if draw == 0:
+                _, spread, trial_spread, _ = latent_summary(Z, model.latent_range_)
             drawn = ae.inverse_transform(Z, random_state=args.seed + 2 + 10 * draw)
             result = compare_spike_statistics(test_a, drawn)
             ratios.append([result[s] / floor[s] for s in STATISTICS])
@@ -385,7 +395,7 @@ def compare_variants(args, fitted, ae, train_latents, test_a, floor, n_test):
         ddpm_worst = max(ddpm[s] / floor[s] for s in STATISTICS)
         print(f"  {variant:34s}" + "".join(f"{r:>23.2f}x" for r in ratios.mean(axis=0))
               + "   " + " ".join(f"{w:.1f}" for w in ratios.max(axis=1))
-              + f"   {ddpm_worst:8.2f}x   {fitted_in}")
+              + f"   {ddpm_worst:8.2f}x   {fitted_in}   {spread:.3f}  {trial_spread:.3f}")
 
 
 def main():
