@@ -7,6 +7,15 @@ recovered, ``d > history``) and ``rho_t`` the drive. The count is
 ``min(Poisson(lam_t), 1 + G, cap)`` with ``P(G >= j) = beta**j``: ``beta = 1`` leaves
 Poisson counts, ``beta = 0`` allows one spike per bin.
 
+The recovery is read on each neuron's own clock: at rate ``r_t`` the ``d + 1`` bins since
+the last spike count as ``(d + 1) * (r_t / r_mean) ** c - 1`` columns of ``q``
+(interpolated in ``log q``), ``c`` given or chosen per neuron by likelihood
+(``RenewalObservation(recovery_clock=)``). ``c = 0``, the default, is the
+multiplicative model above, refractoriness fixed in time; ``c = 1`` approximates time
+rescaling, where a neuron firing twice as fast also recovers twice as fast (a gamma
+process in operational time). The state stays the bins since the last spike, so the
+filter below is unchanged; only the ``q`` of each state depends on the bin's rate.
+
 The drive is not a fitted function of the decoded rate ``r_t``. It is solved bin by bin
 so that the count *expected given the rate path* is exactly ``r_t``: a filter carries the
 distribution ``pi_t`` of the state forward (what the rates so far imply, not what was
@@ -40,6 +49,7 @@ from scipy.special import gammainc, ndtri
 from scipy.stats import multivariate_normal
 
 __all__ = [
+    "RECOVERY_CLOCKS",
     "RenewalFit",
     "draw",
     "fit_fluctuations",
@@ -93,6 +103,14 @@ _FLUCTUATION_TRIALS = 300
 # (the recovery of most intervals is fitted; longer ones end at the recovered hazard).
 _HISTORY_QUANTILE = 0.95
 _HISTORY_RANGE = (10, 60)
+# Exponents of how fast each neuron's recovery runs at its current rate (see
+# clock_speed), by the name RenewalObservation(recovery_clock=) gives them: 0 counts the
+# time since a spike in bins (Kass & Ventura's multiplicative model), 1 in expected spikes
+# at the current rate (time rescaling: a gamma process firing twice as fast recovers twice
+# as fast); "auto" lets each neuron keep the likeliest of 0, 0.5 and 1. The speed stays
+# within _CLOCK_RANGE of the one at the neuron's mean rate.
+RECOVERY_CLOCKS = {"bins": (0.0,), "rate": (1.0,), "auto": (0.0, 0.5, 1.0)}
+_CLOCK_RANGE = (0.2, 5.0)
 # Fewest neurons whose cross-covariances are factored: with fewer, the largest eigenvalue
 # of sampling noise is too erratic a threshold.
 _MIN_FACTOR_NEURONS = 8
@@ -104,6 +122,8 @@ class RenewalFit(NamedTuple):
     """Fitted parameters (arrays; see the module docstring)."""
 
     recovery: np.ndarray  # (n_neurons, history + 1); the last column is 1
+    clock: np.ndarray  # (n_neurons,) exponent of the recovery's clock speed (0: bins)
+    reference: np.ndarray  # (n_neurons,) rate per bin at which the clock runs in bins
     dispersion: np.ndarray  # (n_neurons,) beta
     max_count: np.ndarray  # (n_neurons,) int cap
     gain: np.ndarray  # (n_neurons,) rate factor that keeps mean rates with fluctuations
@@ -192,18 +212,72 @@ def _propagate(pi, p):
     return after
 
 
+def clock_speed(rates, clock, reference):
+    """How fast each neuron's recovery clock runs at these rates ``(..., n_neurons)``:
+    ``(rate / reference) ** clock``, within ``_CLOCK_RANGE``."""
+    ratio = np.maximum(rates, _MIN_RATE) / reference
+    return np.clip(ratio**clock, *_CLOCK_RANGE).astype(_FILTER_DTYPE)
+
+
+def recovery_ages(states, speed, history):
+    """Where on the columns of ``q`` each state lies: ``states + 1`` bins since the last
+    spike, on a clock running at ``speed`` (same shape), within ``[0, history]``; the
+    recovered state (``history``) and an unknown one (-1) keep theirs."""
+    ages = np.clip((states + 1) * speed - 1.0, 0.0, history)
+    return np.where((states == history) | (states < 0), states, ages)
+
+
+def _interpolation(ages, history):
+    """The columns either side of ``ages`` (>= 0) and the weight of the upper one."""
+    lower = np.floor(ages).astype(np.int64)
+    return lower, np.minimum(lower + 1, history), ages - lower
+
+
+def recovery_at_ages(recovery, neurons, ages):
+    """``q`` at ``ages`` (>= 0) of ``neurons`` (broadcast together): its columns at whole
+    ages (an integer array), else ``log q`` interpolated linearly between them (a ``q`` of
+    0, a state that never spikes, stays finite in the log)."""
+    if np.issubdtype(ages.dtype, np.integer):
+        return recovery[neurons, ages]
+    log_q = np.log(np.maximum(recovery, _TINY))
+    lower, upper, weight = _interpolation(ages, recovery.shape[1] - 1)
+    return np.exp((1.0 - weight) * log_q[neurons, lower] + weight * log_q[neurons, upper])
+
+
 class _Model:
     """Fitted or partly fitted parameters, with the solves they need."""
 
-    def __init__(self, recovery, dispersion, max_count, gain):
+    def __init__(self, recovery, dispersion, max_count, gain, clock, reference):
         self.recovery, self.dispersion, self.max_count, self.gain = (
             recovery, dispersion, max_count, gain
         )
+        self.clock, self.reference = clock, reference
         # The filter runs in float32: twice as fast, and its drives need no more.
         self._recovery = recovery.astype(_FILTER_DTYPE)
+        self._ticking = bool(np.any(clock != 0))
+        self._all_states = np.arange(recovery.shape[1])
 
-    def solve(self, pi, rate, rho, weights):
-        """Drive whose expected count over the state distribution ``pi`` is ``rate``.
+    @classmethod
+    def of(cls, fit: RenewalFit):
+        return cls(fit.recovery, fit.dispersion, fit.max_count, fit.gain, fit.clock,
+                   fit.reference)
+
+    def speed(self, rates):
+        """:func:`clock_speed` of ``rates`` ``(..., n_neurons)``, or None: a clock in bins."""
+        return clock_speed(rates, self.clock, self.reference) if self._ticking else None
+
+    def recovery_at(self, speed):
+        """``q`` of every state ``(..., n_neurons, S)`` for neurons whose clock runs at
+        ``speed`` (None: ``(n_neurons, S)``, the recovery in bins)."""
+        if speed is None:
+            return self._recovery
+        ages = recovery_ages(self._all_states, speed[..., None], len(self._all_states) - 1)
+        return recovery_at_ages(self._recovery, np.arange(len(self._recovery))[:, None],
+                                ages).astype(_FILTER_DTYPE)
+
+    def solve(self, pi, rate, rho, weights, recovery):
+        """Drive whose expected count over the state distribution ``pi`` is ``rate``
+        (``recovery``: :meth:`recovery_at` the bin's clock speed).
 
         Newton's method in ``log rho``, warm-started from ``rho`` (the previous bin's):
         every entry takes ``_NEWTON_STEPS`` steps, then only those not yet within
@@ -213,20 +287,20 @@ class _Model:
         ceiling = np.log(rate * _MAX_DRIVE_RATIO)
         log_rho = np.log(rho)
         for _ in range(_NEWTON_STEPS):
-            log_rho, excess = self._newton_step(pi, rate, log_rho, ceiling, self._recovery,
-                                                weights)
+            log_rho, excess = self._newton_step(pi, rate, log_rho, ceiling, recovery, weights)
         unsettled = (np.abs(excess) > _RELATIVE_TOLERANCE * rate) & (log_rho < ceiling)
         if unsettled.any():
             # The few entries left, gathered: one neuron's parameters per entry.
             neuron = np.broadcast_to(np.arange(rate.shape[-1]), rate.shape)[unsettled]
             args = pi[unsettled], rate[unsettled], log_rho[unsettled], ceiling[unsettled]
             sub_pi, sub_rate, sub_log, sub_ceiling = args
+            sub_recovery = np.broadcast_to(recovery, pi.shape)[unsettled]
             todo = np.arange(sub_rate.size)
             for _ in range(_MAX_NEWTON_STEPS - _NEWTON_STEPS):
                 rows = neuron[todo]
                 sub_log[todo], excess = self._newton_step(
                     sub_pi[todo], sub_rate[todo], sub_log[todo], sub_ceiling[todo],
-                    self._recovery[rows], weights[rows],
+                    sub_recovery[todo], weights[rows],
                 )
                 todo = todo[(np.abs(excess) > _RELATIVE_TOLERANCE * sub_rate[todo])
                             & (sub_log[todo] < sub_ceiling[todo])]
@@ -255,12 +329,12 @@ class _Model:
         lam_max = float(np.max(rates, initial=0.0)) * _DRIVE_HEADROOM * self._recovery.max()
         return count_weights(self.dispersion, self.max_count, lam_max).astype(_FILTER_DTYPE)
 
-    def start(self, rate, weights):
+    def start(self, rate, weights, recovery):
         """Drive and state distribution of the first bin (a neuron firing at ``rate``)."""
         rho = rate.copy()
         for _ in range(3):
-            rho = self.solve(_stationary(rho, self._recovery), rate, rho, weights)
-        return rho, _stationary(rho, self._recovery)
+            rho = self.solve(_stationary(rho, recovery), rate, rho, weights, recovery)
+        return rho, _stationary(rho, recovery)
 
     def run(self, rates, valid, *, rng=None, multiplier=None, events=None, event_mean=None,
             kept=None, observed=None):
@@ -279,6 +353,7 @@ class _Model:
         if event_mean is not None:
             target = np.maximum(target - event_mean, _MIN_RENEWAL_SHARE * target)
         target = np.maximum(target, _MIN_RATE).astype(_FILTER_DTYPE)
+        speed = self.speed(rates)
         weights = self.weights(target)
         drives = np.empty(rates.shape)
         counts = None if rng is None else np.zeros(rates.shape, dtype=np.int64)
@@ -288,15 +363,17 @@ class _Model:
             drives[trials], drawn = self._run_block(
                 target[trials], valid[trials], weights, rng,
                 *(None if a is None else a[trials]
-                  for a in (multiplier, events, kept, observed)),
+                  for a in (speed, multiplier, events, kept, observed)),
             )
             if rng is not None:
                 counts[trials] = drawn
         return drives, counts
 
-    def _run_block(self, target, valid, weights, rng, multiplier, events, kept, observed):
+    def _run_block(self, target, valid, weights, rng, speed, multiplier, events, kept,
+                   observed):
         n_trials, n_bins, n_neurons = target.shape
-        rho, pi = self.start(target[:, 0], weights)
+        recovery = self.recovery_at(None if speed is None else speed[:, 0])
+        rho, pi = self.start(target[:, 0], weights, recovery)
         drives = np.empty(target.shape)
         counts = None
         last = self._recovery.shape[1] - 1
@@ -306,14 +383,16 @@ class _Model:
             cumulative = np.cumsum(pi, axis=-1)
             state = (rng.random((n_trials, n_neurons, 1)) > cumulative).sum(axis=-1)
             state = np.minimum(state, last)
-        neurons = np.arange(n_neurons)[None, :]
         for t in range(n_bins):
-            rho = self.solve(pi, target[:, t], rho, weights)
+            if speed is not None:
+                recovery = self.recovery_at(speed[:, t])
+            rho = self.solve(pi, target[:, t], rho, weights, recovery)
             drives[:, t] = rho
-            pi = _propagate(pi, -np.expm1(-rho[..., None] * self._recovery))
+            pi = _propagate(pi, -np.expm1(-rho[..., None] * recovery))
             if rng is None:
                 continue
-            lam = rho * self._recovery[neurons, state]
+            lam = rho * np.take_along_axis(np.broadcast_to(recovery, pi.shape),
+                                           state[..., None], axis=-1)[..., 0]
             if multiplier is not None:
                 lam = lam * multiplier[:, t]
             drawn = draw_counts(rng, lam, self.dispersion, self.max_count)
@@ -359,23 +438,37 @@ def _states(counts, valid, history):
     return states
 
 
-def _fit_recovery(model, counts, drives, states, alpha, max_iter):
-    """Newton on ``log q`` of each (neuron, state): the Bernoulli likelihood of a spike
-    (``1 - exp(-lam)``) in the bins whose state is known, a ridge ``alpha`` on ``log q``."""
+def _fit_recovery(model, counts, drives, ages, alpha, max_iter):
+    """Newton on ``log q`` of each (neuron, column of ``q``): the Bernoulli likelihood of a
+    spike (``1 - exp(-lam)``) in the bins whose state is known (``ages``: of each bin,
+    :func:`recovery_ages`, -1 where unknown; ``log q`` interpolated between columns), a
+    ridge ``alpha`` on ``log q``."""
     n_neurons, n_states = model.recovery.shape
-    known = states >= 0
-    group = (np.arange(n_neurons)[None, None, :] * n_states + states)[known]
+    known = ages >= 0
+    lower, upper, weight = _interpolation(ages[known], n_states - 1)
+    neuron = np.broadcast_to(np.arange(n_neurons), ages.shape)[known] * n_states
+    lower, upper = neuron + lower, neuron + upper
     spiked = (counts > 0)[known]
     drive = drives[known]
     log_q = np.log(model.recovery)
+
+    def per_column(values, share):
+        # Each bin's term goes to its two columns by their interpolation weights.
+        total = (np.bincount(lower, values * (1.0 - share), n_neurons * n_states)
+                 + np.bincount(upper, values * share, n_neurons * n_states))
+        return total.reshape(log_q.shape)
+
     for _ in range(max_iter):
-        lam = drive * np.exp(log_q.reshape(-1)[group])
+        flat = log_q.reshape(-1)
+        lam = drive * np.exp((1.0 - weight) * flat[lower] + weight * flat[upper])
         survive = np.exp(-lam)
         hazard = lam * survive / np.maximum(-np.expm1(-lam), 1e-300)
         first = np.where(spiked, hazard, -lam)
         second = np.where(spiked, hazard * (1.0 - lam - hazard), -lam)
-        gradient = np.bincount(group, first, n_neurons * n_states).reshape(log_q.shape)
-        curvature = np.bincount(group, second, n_neurons * n_states).reshape(log_q.shape)
+        gradient = per_column(first, weight)
+        # The curvature's row sums (a column's own weight, not its square): a bound on
+        # the Hessian's coupling of neighbouring columns, so the steps do not overshoot.
+        curvature = per_column(second, weight)
         gradient -= alpha * log_q
         curvature -= alpha
         step = np.clip(-gradient / np.minimum(curvature, -1e-12), -2.0, 2.0)
@@ -386,16 +479,16 @@ def _fit_recovery(model, counts, drives, states, alpha, max_iter):
     return np.exp(log_q)
 
 
-def _fit_dispersion(model, counts, drives, states):
+def _fit_dispersion(model, counts, drives, ages):
     """Per neuron, ``beta`` in [0, 1] maximising the likelihood of the non-zero counts
-    (golden-section search, all neurons at once)."""
+    (golden-section search, all neurons at once; ``ages`` as :func:`_fit_recovery`)."""
     n_neurons = counts.shape[-1]
-    spiking = (counts > 0) & (states >= 0)
+    spiking = (counts > 0) & (ages >= 0)
     if not np.any(counts >= 2):
         # No bin ever held two spikes: the likelihood is maximal at beta = 0.
         return np.zeros(n_neurons)
     neuron = np.nonzero(spiking)[2]
-    lam = drives[spiking] * model.recovery[neuron, states[spiking]]
+    lam = drives[spiking] * recovery_at_ages(model.recovery, neuron, ages[spiking])
     k = counts[spiking]
     cap = model.max_count[neuron]
 
@@ -414,30 +507,57 @@ def _fit_dispersion(model, counts, drives, states):
 
 
 def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, max_iter,
-                rng):
+                clocks, rng):
     """Fit every part of the model; arrays padded ``(n_trials, n_bins, n_neurons)``.
 
     ``counts`` are the recorded spikes, ``rates`` the decoded rates of those trials,
     ``valid`` ``(n_trials, n_bins)`` marks each trial's own bins. ``n_factors`` is the
-    largest number of shared fluctuations (0: none).
+    largest number of shared fluctuations (0: none); ``clocks`` the exponents of the
+    recovery's clock each neuron chooses from (a value of :data:`RECOVERY_CLOCKS`).
     """
     n_neurons = counts.shape[-1]
     cap = (np.maximum(counts.max(axis=(0, 1)), 1).astype(np.int64) if max_count is None
            else np.full(n_neurons, max_count, dtype=np.int64))
-    model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
-                   np.ones(n_neurons))
     states = _states(counts, valid, history)
+    reference = np.maximum(_mean_count(rates, valid), _MIN_RATE)
+    # Neurons are independent until the shared fluctuations: each keeps the clock under
+    # which its own recorded spikes are likeliest (same number of parameters for each).
+    fits = [
+        _fit_clock(counts, rates, valid, states, history, np.full(n_neurons, clock), reference,
+                   cap, alpha, max_iter)
+        for clock in clocks
+    ]
+    if len(fits) == 1:
+        return fit_fluctuations(fits[0], counts, valid, rates, valid, n_factors, rng)
+    scores = [(log_likelihood(fit, counts, rates, valid) * valid[..., None]).sum(axis=(0, 1))
+              for fit in fits]
+    best, neurons = np.argmax(scores, axis=0), np.arange(n_neurons)
+    fit = fits[0]._replace(**{
+        name: np.stack([getattr(f, name) for f in fits])[best, neurons]
+        for name in ("recovery", "clock", "dispersion")
+    })
+    return fit_fluctuations(fit, counts, valid, rates, valid, n_factors, rng)
+
+
+def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alpha, max_iter):
+    """Recovery and dispersion fitted with the recovery's clock exponents ``clock``
+    (:class:`RenewalFit` without shared fluctuations)."""
+    n_neurons = counts.shape[-1]
+    model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
+                   np.ones(n_neurons), clock, reference)
+    speed = model.speed(rates)
+    ages = states if speed is None else recovery_ages(states, speed, history)
     for _ in range(max_iter):
         drives, _ = model.run(rates, valid)
-        recovery = _fit_recovery(model, counts, drives, states, alpha, max_iter=10)
+        recovery = _fit_recovery(model, counts, drives, ages, alpha, max_iter=10)
         change = np.max(np.abs(np.log(recovery) - np.log(model.recovery)))
-        model = _Model(recovery, model.dispersion, cap, model.gain)
-        model = _Model(recovery, _fit_dispersion(model, counts, drives, states), cap, model.gain)
+        model = _Model(recovery, model.dispersion, cap, model.gain, clock, reference)
+        dispersion = _fit_dispersion(model, counts, drives, ages)
+        model = _Model(recovery, dispersion, cap, model.gain, clock, reference)
         if change < 1e-3:
             break
-    fit = RenewalFit(model.recovery, model.dispersion, model.max_count, model.gain,
-                     **_no_factors(n_neurons))
-    return fit_fluctuations(fit, counts, valid, rates, valid, n_factors, rng)
+    return RenewalFit(model.recovery, clock, reference, model.dispersion, model.max_count,
+                      model.gain, **_no_factors(n_neurons))
 
 
 # ------------------------------------------------------------- shared fluctuations
@@ -567,7 +687,7 @@ def event_spikes(rng, participation, states):
 def draw(fit: RenewalFit, rates, valid, rng, *, kept=None, observed=None):
     """Counts for padded ``rates`` (and the drives); ``kept`` counts stay where
     ``observed``."""
-    model = _Model(fit.recovery, fit.dispersion, fit.max_count, fit.gain)
+    model = _Model.of(fit)
     multiplier = events = event_mean = None
     if fit.loadings.shape[1]:
         states = _factor_states(rng, fit.ar, fit.sparsity, *rates.shape[:2])
@@ -836,12 +956,13 @@ def _along(directions, matrix):
 def log_likelihood(fit: RenewalFit, counts, rates, valid):
     """``log P(count)`` of every entry given the recorded spike history and the rate path
     (shared fluctuations left out: they act on all neurons at once)."""
-    model = _Model(fit.recovery, fit.dispersion, fit.max_count, fit.gain)
+    model = _Model.of(fit)
     drives, _ = model.run(rates, valid)
     history = fit.recovery.shape[1] - 1
     states = _states(counts, valid, history)
     # Before a trial's first spike the state is unknown: the recovered one.
     states = np.where(states < 0, history, states)
-    neurons = np.arange(counts.shape[-1])
-    lam = drives * fit.recovery[neurons, states]
+    speed = model.speed(rates)
+    ages = states if speed is None else recovery_ages(states, speed, history)
+    lam = drives * recovery_at_ages(fit.recovery, np.arange(counts.shape[-1]), ages)
     return _log_probability(counts, lam, fit.dispersion, fit.max_count)

@@ -894,3 +894,46 @@ def test_event_flags_that_are_not_bools_are_refused(tmp_path):
     save_model(obs, path)
     with pytest.raises(ValueError, match="fluctuation_additive_ has dtype int64, not bool"):
         load_model(path)
+
+
+# ------------------------------------------------------------- recovery clocks (issue 25)
+
+
+def _renewal_on_clocks():
+    """A fitted RenewalObservation of 4 neurons whose recovery runs on rate-scaled clocks."""
+    rng = np.random.default_rng(0)
+    rates = np.repeat([0.05, 0.2], 10)[:, None, None] * np.ones((1, 30, 4))
+    counts = rng.poisson(rates)
+    counts[:, 1:] *= counts[:, :-1] == 0  # refractory
+    obs = RenewalObservation(history=3, n_factors=0, random_state=0).fit(counts, rates)
+    obs.recovery_clock_ = np.array([0.0, 0.5, 1.0, 1.0])
+    return obs, rates
+
+
+def test_recovery_clocks_round_trip_and_files_from_before_them_count_bins(tmp_path):
+    obs, rates = _renewal_on_clocks()
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.recovery_clock_, obs.recovery_clock_)
+    np.testing.assert_array_equal(loaded.sample(rates, random_state=1),
+                                  obs.sample(rates, random_state=1))
+    # Files of earlier versions hold neither array: their recovery counts bins.
+    obs.recovery_clock_ = np.zeros(4)
+    expected = obs.sample(rates, random_state=1)
+    del obs.recovery_clock_, obs.reference_rate_
+    save_model(obs, path)
+    np.testing.assert_array_equal(load_model(path).sample(rates, random_state=1), expected)
+
+
+@pytest.mark.parametrize(("attribute", "value", "message"), [
+    ("recovery_clock_", np.zeros(3), r"recovery_clock_ has shape \(3,\)"),
+    ("reference_rate_", np.array([0.1, 0.0, 0.1, 0.1]), "reference_rate_ must be positive"),
+])
+def test_recovery_clocks_that_cannot_run_are_refused(tmp_path, attribute, value, message):
+    obs, _ = _renewal_on_clocks()
+    setattr(obs, attribute, value)
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    with pytest.raises(ValueError, match=message):
+        load_model(path)

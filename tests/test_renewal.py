@@ -160,6 +160,60 @@ def test_events_added_to_refractory_firing_are_drawn_as_additive_events():
     assert int((outside[:, 1:] * outside[:, :-1]).sum()) == 0
 
 
+def _gamma_renewal(rates, shape, rng):
+    """Gamma renewal spikes (CV ``1 / sqrt(shape)`` in operational time) at a constant
+    rate per trial and neuron (spikes per bin), binned."""
+    n_trials, n_bins, n_neurons = rates.shape
+    counts = np.zeros(rates.shape, dtype=np.int64)
+    for trial, neuron in np.ndindex(n_trials, n_neurons):
+        rate = rates[trial, 0, neuron]
+        times = np.cumsum(rng.gamma(shape, 1.0 / (shape * rate), int(3 * rate * n_bins) + 20))
+        times = times - rng.uniform(0.0, 50.0)  # a stationary start
+        np.add.at(counts[trial, :, neuron], times[(times >= 0) & (times < n_bins)].astype(int), 1)
+    return counts
+
+
+def _interval_cv(counts):
+    intervals = np.concatenate([np.diff(np.flatnonzero(train)) for trial in counts
+                                for train in trial.T])
+    return intervals.std() / intervals.mean()
+
+
+def test_regular_firing_recovers_in_its_own_time_at_every_rate():
+    # A gamma process of shape 4 has interval CV 0.5 at every rate: its recovery runs
+    # four times faster at a four times higher rate. A recovery counted in bins (the
+    # default) fits one speed to both and draws the slow trials far too irregular (CV
+    # 0.89 here); with recovery_clock="auto" each neuron's clock is chosen from the data.
+    rates = np.repeat([0.04, 0.16], 150)[:, None, None] * np.ones((1, 200, 4))
+    counts = _gamma_renewal(rates, 4.0, np.random.default_rng(0))
+    obs = RenewalObservation(n_factors=0, random_state=0).fit(counts, rates)
+    assert np.all(obs.recovery_clock_ == 0.0)
+    obs = RenewalObservation(n_factors=0, recovery_clock="auto", random_state=0).fit(counts,
+                                                                                     rates)
+    assert np.all(obs.recovery_clock_ == 1.0)
+    drawn = obs.sample(rates, random_state=1)
+    for trials in (slice(0, 150), slice(150, 300)):
+        assert _interval_cv(drawn[trials]) == pytest.approx(0.5, rel=0.25)
+
+
+def test_refractoriness_fixed_in_bins_keeps_a_clock_in_bins():
+    # Spikes drawn by a model whose recovery is counted in bins (two silent bins after a
+    # spike at every rate): the fit finds that clock, not the rate-scaled ones.
+    rates = np.repeat([0.04, 0.16], 150)[:, None, None] * np.ones((1, 200, 4))
+    source = RenewalObservation(n_factors=0, random_state=0).fit(
+        _gamma_renewal(rates, 4.0, np.random.default_rng(0)), rates
+    )
+    recovery = np.ones_like(source.recovery_)
+    recovery[:, :2] = 0.0
+    source.recovery_, source.recovery_clock_ = recovery, np.zeros(4)
+    counts = source.sample(rates, random_state=1)
+    assert int((counts[:, 1:] * counts[:, :-1]).sum()) == 0
+    obs = RenewalObservation(n_factors=0, recovery_clock="auto", random_state=0).fit(counts,
+                                                                                     rates)
+    assert np.all(obs.recovery_clock_ == 0.0)
+    assert obs.recovery_[:, :2].max() < 0.01 and obs.recovery_[:, 2:].min() > 0.5
+
+
 def test_calibrate_matches_draws_from_other_rates_to_the_counts():
     rates = _rates(n_trials=150)
     counts = _refractory(rates, np.random.default_rng(0))
