@@ -600,7 +600,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         and calibration took 1.4-2.2 times as long on the benchmark data).
         Given the true rates of regular (gamma) firing, ``"auto"`` brought the mean and
         the standard deviation of the intervals from 1.5x and 1.4x the real-vs-real floor
-        to 1.3x; from the rates of a fitted pipeline it did not beat ``"bins"``
+        to 1.2x and 1.3x; from the rates of a fitted pipeline it did not beat ``"bins"``
         (``docs/benchmarks.md``), hence the default.
     random_state : int, RandomState instance or None, default=None
         Seeds the draws that fit the shared fluctuations (an :class:`S4Autoencoder`
