@@ -48,6 +48,8 @@ import numpy as np
 from scipy.special import gammainc, ndtri
 from scipy.stats import multivariate_normal
 
+from ._warnings import warn_user
+
 __all__ = [
     "RECOVERY_CLOCKS",
     "RenewalFit",
@@ -70,6 +72,10 @@ _MAX_LOG_STEP = 3.0
 _MAX_DRIVE_RATIO = 1e3
 # Numbers in each state-distribution array of a block of trials run together (8 MB).
 _BLOCK_ENTRIES = 1 << 20
+# Share of the training bins whose drive may sit at that ceiling before the fit warns:
+# rates that a refractory neuron cannot reach drive the recovery towards 0 everywhere.
+# (Decoded rates of the benchmark data put at most 0.4 % of bins there.)
+_MAX_SATURATED_SHARE = 0.05
 # Smallest rate the filter solves for: a softplus never returns 0, but it can underflow.
 _MIN_RATE = 1e-12
 # Counts whose Poisson tail probability is below this are not summed, at a drive this many
@@ -522,11 +528,19 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
     reference = np.maximum(_mean_count(rates, valid), _MIN_RATE)
     # Neurons are independent until the shared fluctuations: each keeps the clock under
     # which its own recorded spikes are likeliest (same number of parameters for each).
-    fits = [
+    fits, saturated = zip(*(
         _fit_clock(counts, rates, valid, states, history, np.full(n_neurons, clock), reference,
                    cap, alpha, max_iter)
         for clock in clocks
-    ]
+    ), strict=True)
+    if max(saturated) > _MAX_SATURATED_SHARE:
+        warn_user(
+            f"RenewalObservation: in {max(saturated):.0%} of the training bins no drive "
+            "reaches the rate under the fitted recovery: the rates ask for more spikes than "
+            "the neurons' refractoriness lets them fire, and the recovery fitted to them is "
+            "unreliable. The rates must be the expected counts per bin of these trials (as "
+            "S4Autoencoder decodes them), not spiking probabilities or rates in Hz."
+        )
     if len(fits) == 1:
         return fit_fluctuations(fits[0], counts, valid, rates, valid, n_factors, rng)
     scores = [(log_likelihood(fit, counts, rates, valid) * valid[..., None]).sum(axis=(0, 1))
@@ -541,7 +555,8 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
 
 def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alpha, max_iter):
     """Recovery and dispersion fitted with the recovery's clock exponents ``clock``
-    (:class:`RenewalFit` without shared fluctuations)."""
+    (:class:`RenewalFit` without shared fluctuations), and the share of valid bins whose
+    drive, in the last round, sat at its ceiling (no drive reached the rate)."""
     n_neurons = counts.shape[-1]
     model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
                    np.ones(n_neurons), clock, reference)
@@ -556,8 +571,10 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
         model = _Model(recovery, dispersion, cap, model.gain, clock, reference)
         if change < 1e-3:
             break
+    ceiling = np.maximum(rates, _MIN_RATE) * _MAX_DRIVE_RATIO
+    saturated = float(np.mean((drives >= 0.999 * ceiling)[valid]))
     return RenewalFit(model.recovery, clock, reference, model.dispersion, model.max_count,
-                      model.gain, **_no_factors(n_neurons))
+                      model.gain, **_no_factors(n_neurons)), saturated
 
 
 # ------------------------------------------------------------- shared fluctuations

@@ -742,11 +742,19 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Recorded spike counts.
         rates : same form as ``counts``
             Firing rates per bin of the same trials (e.g. decoded by
-            :class:`S4Autoencoder`), which the counts are taken to have been drawn from.
+            :class:`S4Autoencoder`), which the counts are taken to have been drawn from:
+            the expected count in each bin.
 
         Returns
         -------
         self : RenewalObservation
+
+        Warns
+        -----
+        UserWarning
+            When in more than 5 % of the bins no drive reaches the rate under the fitted
+            recovery (rates above what the neurons' refractoriness lets them fire, such as
+            spiking probabilities or rates in Hz): the recovery is then unreliable.
         """
         counts = check_trials(counts, name="counts", counts=True)
         rates = check_rates(rates, positive=True)

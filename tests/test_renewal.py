@@ -1,5 +1,7 @@
 """RenewalObservation: recovery, within-bin dispersion, shared fluctuations, exact means."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -212,6 +214,22 @@ def test_refractoriness_fixed_in_bins_keeps_a_clock_in_bins():
                                                                                      rates)
     assert np.all(obs.recovery_clock_ == 0.0)
     assert obs.recovery_[:, :2].max() < 0.01 and obs.recovery_[:, 2:].min() > 0.5
+
+
+def test_rates_a_refractory_neuron_cannot_reach_are_not_fitted_silently():
+    # Spiking probabilities up to 0.72 per bin, a silent bin after each spike: no neuron
+    # can fire more than every other bin, so as expected counts these rates cannot be
+    # reached, the drive stops at its ceiling and the recovery fitted to it collapses.
+    rates = _rates(n_trials=200, mean=0.3)
+    rates = rates * (1 + np.random.default_rng(3).uniform(-0.6, 0.6, (200, 1, 1)))
+    counts = _refractory(rates, np.random.default_rng(0))
+    with pytest.warns(UserWarning, match="no drive reaches the rate"):
+        RenewalObservation(history=6, n_factors=0).fit(counts, rates)
+    # The same neurons' expected counts (a refractory Bernoulli neuron at probability p
+    # fires p / (1 + p) per bin when the rate holds still) are fitted without a word.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RenewalObservation(history=6, n_factors=0).fit(counts, rates / (1 + rates))
 
 
 def test_calibrate_matches_draws_from_other_rates_to_the_counts():
