@@ -10,6 +10,7 @@ Usage::
         l2_penalty=0.01 smoothness_penalty=0.01            # the defaults before issue 25
     python benchmarks/bench_fidelity.py --data lorenz --samplers ddpm dpm-solver++-sde
     python benchmarks/bench_fidelity.py --data reach --ae calibrate_rates=False
+    python benchmarks/bench_fidelity.py --data gamma --observation recovery_clock=auto
     python benchmarks/bench_fidelity.py --full --device cuda   # the paper's sizes (GPU)
     python benchmarks/bench_fidelity.py --diffusion prediction=epsilon noise_schedule=linear
     python benchmarks/bench_fidelity.py --samplers dpm-solver++-sde --draws 8 \
@@ -78,7 +79,7 @@ from _spiking_data import MAKERS, cached
 from scipy.optimize import brentq
 from sklearn.base import clone
 
-from ldns_sklearn import make_ldns_pipeline
+from ldns_sklearn import RenewalObservation, make_ldns_pipeline
 from ldns_sklearn.datasets import make_lorenz_spikes, make_reach_spikes
 from ldns_sklearn.metrics import (
     DISCREPANCIES,
@@ -216,6 +217,8 @@ def run(name, args, budget):
     test_b = real_sets[0]
     # n_threads=None: the estimators compute on the threads --threads gave torch.
     ae_params = {"device": args.device, "n_threads": None, **parse_overrides(args.ae)}
+    if args.observation:
+        ae_params["observation"] = RenewalObservation(**parse_overrides(args.observation))
     dm_params = {"device": args.device, "n_threads": None, **parse_overrides(args.diffusion)}
     pipe = make_ldns_pipeline(
         bin_size=None, n_latents=args.n_latents, preset=budget["preset"],
@@ -236,6 +239,8 @@ def run(name, args, budget):
           f"{parse_overrides(args.ae)}; held-out bits/spike (masked) {ae.score(test_a):.3f}")
     print(f"diffusion {({k: diffusion.get_params()[k] for k in sizes})}, overrides "
           f"{parse_overrides(args.diffusion)}")
+    if args.observation:
+        print(f"observation {ae.observation_!r}")
 
     real_vs_real = [compare_spike_statistics(test_a, real) for real in real_sets]
     floor = {key: float(np.mean([r[key] for r in real_vs_real])) for key in real_vs_real[0]}
@@ -413,6 +418,9 @@ def main():
                         help="S4Autoencoder parameters overriding the budget's")
     parser.add_argument("--diffusion", nargs="*", metavar="KEY=VALUE",
                         help="LatentDiffusion parameters overriding the budget's")
+    parser.add_argument("--observation", nargs="*", metavar="KEY=VALUE",
+                        help="RenewalObservation parameters (the autoencoder's observation "
+                             "model), e.g. recovery_clock=auto")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
