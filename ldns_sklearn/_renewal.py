@@ -272,6 +272,13 @@ class _Model:
         """:func:`clock_speed` of ``rates`` ``(..., n_neurons)``, or None: a clock in bins."""
         return clock_speed(rates, self.clock, self.reference) if self._ticking else None
 
+    def ages(self, states, rates):
+        """:func:`recovery_ages` of ``states`` at ``rates`` (the same shape); ``states``
+        themselves for a clock in bins."""
+        speed = self.speed(rates)
+        return states if speed is None else recovery_ages(states, speed,
+                                                          len(self._all_states) - 1)
+
     def recovery_at(self, speed):
         """``q`` of every state ``(..., n_neurons, S)`` for neurons whose clock runs at
         ``speed`` (None: ``(n_neurons, S)``, the recovery in bins)."""
@@ -560,8 +567,7 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
     n_neurons = counts.shape[-1]
     model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
                    np.ones(n_neurons), clock, reference)
-    speed = model.speed(rates)
-    ages = states if speed is None else recovery_ages(states, speed, history)
+    ages = model.ages(states, rates)
     for _ in range(max_iter):
         drives, _ = model.run(rates, valid)
         recovery = _fit_recovery(model, counts, drives, ages, alpha, max_iter=10)
@@ -979,7 +985,6 @@ def log_likelihood(fit: RenewalFit, counts, rates, valid):
     states = _states(counts, valid, history)
     # Before a trial's first spike the state is unknown: the recovered one.
     states = np.where(states < 0, history, states)
-    speed = model.speed(rates)
-    ages = states if speed is None else recovery_ages(states, speed, history)
+    ages = model.ages(states, rates)
     lam = drives * recovery_at_ages(fit.recovery, np.arange(counts.shape[-1]), ages)
     return _log_probability(counts, lam, fit.dispersion, fit.max_count)
