@@ -228,8 +228,8 @@ def test_the_observation_model_is_calibrated_on_generated_rates(lorenz, monkeypa
     angle = np.linspace(0, 2 * np.pi, len(lorenz.counts), endpoint=False)
     y = np.column_stack([np.cos(angle), np.sin(angle)])
     tiny_pipeline().fit(lorenz.spiketrains, y)
-    # The binned training trials against one generated trial per training condition.
-    assert calls == [((24, 20, 6), (24, 20, 6))]
+    # The binned training trials against four generated trials per training condition.
+    assert calls == [((24, 20, 6), (4 * 24, 20, 6))]
     calls.clear()
     poisson = tiny_pipeline().set_params(ae__observation="poisson").fit(lorenz.spiketrains)
     assert calls == [] and poisson.sample(2, random_state=0)
