@@ -886,8 +886,8 @@ def _closest(fits, recorded, rates, valid, rng):
     each relative to the smallest among the fits (one fit can buy a closer population count
     with wrong correlations); each error is averaged over ``_CLOSEST_DRAWS`` draws, and
     every fit is drawn with the same seeds, so that the fits, not their draws' luck, differ
-    (one draw each chose differently from one calibration sample to the next: the
-    cross-correlation of the samples then varied between 1.1 and 1.8 times its floor)."""
+    (on one draw of its own each, the same fit given twice lost to itself about half the
+    time)."""
     histogram, correlations = recorded
     seeds = rng.integers(2**63, size=_CLOSEST_DRAWS)
     divergences, correlation_errors = np.zeros(len(fits)), np.zeros(len(fits))
