@@ -764,12 +764,12 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
         rows = np.sort(rng.choice(len(rates), _FLUCTUATION_TRIALS, replace=False))
         rates, rates_valid = rates[rows], rates_valid[rows]
     fit = fit._replace(gain=gain, **_no_factors(n_neurons))
+    if n_factors == 0 or n_neurons < _MIN_FACTOR_NEURONS or np.any(mean_rate <= 0):
+        return fit
     # The fluctuations are fitted on draws from that sample: their gains aim at what the
     # model without them draws there, so that the sample's own mean rates (a little off
     # those of all the rates) leave the gains as they are.
     target = gain * _mean_count(rates, rates_valid)
-    if n_factors == 0 or n_neurons < _MIN_FACTOR_NEURONS or np.any(mean_rate <= 0):
-        return fit
     off = ~np.eye(n_neurons, dtype=bool)
     scale = np.outer(mean_rate, mean_rate)
     real = _lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
