@@ -42,6 +42,7 @@ The filter runs in float32 over blocks of trials, all neurons and states at once
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -126,6 +127,13 @@ _CLOCK_RANGE = (0.2, 5.0)
 _MIN_FACTOR_NEURONS = 8
 # Largest lag-1 autocorrelation of a kept factor (see fit_fluctuations).
 _MAX_FACTOR_ACF = 0.5
+# Gaussian autocorrelations a factor's path is made of, how far inside the stationary
+# triangle its AR(2) coefficients stay, and how much worse (in squared units of the
+# measurement's noise, summed over lags 1 and 2: the 68 % region of two parameters) a
+# pair of less structure may fit the measured autocorrelations (see _factor_ar).
+_ACF_GRID = np.linspace(-0.95, 0.95, 77)
+_AR_MARGIN = 0.95
+_AR_TOLERANCE = 2.3
 
 
 class RenewalFit(NamedTuple):
@@ -619,16 +627,12 @@ def _off_diagonal_factors(matrix, n_factors, n_iter=100):
     return loadings, values
 
 
-def _ar2(acf1, acf2):
-    """Yule-Walker AR(2) coefficients of a unit-variance process with these lag-1 and
-    lag-2 autocorrelations; white noise where they are not a stationary pair."""
-    if not (np.isfinite(acf1) and np.isfinite(acf2)) or abs(acf1) >= 0.99:
-        return 0.0, 0.0
+def _yule_walker(acf1, acf2):
+    """AR(2) coefficients of a unit-variance process with these lag-1 and lag-2
+    autocorrelations (arrays)."""
     a1 = acf1 * (1.0 - acf2) / (1.0 - acf1**2)
     a2 = (acf2 - acf1**2) / (1.0 - acf1**2)
-    if abs(a2) < 0.95 and a2 + abs(a1) < 0.95:
-        return float(a1), float(a2)
-    return float(np.clip(acf1, -0.9, 0.9)), 0.0
+    return a1, a2
 
 
 def _binary_acf(gaussian_acf, p):
@@ -641,11 +645,13 @@ def _binary_acf(gaussian_acf, p):
     return (both - p**2) / (p * (1.0 - p))
 
 
-def _gaussian_acf(binary_acf, p):
-    """The Gaussian autocorrelation whose thresholded process has ``binary_acf``."""
-    grid = np.linspace(-0.95, 0.95, 39)
-    values = np.array([_binary_acf(r, p) for r in grid])
-    return float(np.interp(binary_acf, values, grid))
+@functools.lru_cache
+def _binary_acfs(p):
+    """The autocorrelation of the process thresholded at ``p`` for each Gaussian one of
+    ``_ACF_GRID`` (increasing; the Gaussian ones themselves for ``p = 0``)."""
+    if not p:
+        return _ACF_GRID
+    return np.array([_binary_acf(r, p) for r in _ACF_GRID])
 
 
 def _factor_paths(rng, ar, n_trials, n_bins):
@@ -779,19 +785,22 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     ]
     baseline = (simulated[0] + simulated[1]) / 2.0
     excess = (real - baseline) / scale
-    noise = ((simulated[0] - simulated[1]) / scale)[0] / np.sqrt(2.0)
-    noise_edge = np.linalg.eigvalsh(np.where(off, (noise + noise.T) / 2.0, 0.0)).max()
+    # Sampling noise of one simulation's covariances, at every lag, off the diagonal.
+    noise = (simulated[0] - simulated[1]) * off / np.sqrt(2.0)
+    noise_edge = np.linalg.eigvalsh((noise[0] + noise[0].T) / (2.0 * scale)).max()
     loadings, values = _off_diagonal_factors(excess[0], n_factors)
     keep = values > _FACTOR_MARGIN * max(noise_edge, 0.0)
     directions = loadings[:, keep] / np.linalg.norm(loadings[:, keep], axis=0)
     variance = _along(directions, excess[0] * off)
     acf1, acf2 = (_along(directions, excess[tau] * off) / variance for tau in (1, 2))
+    acf_noise = _acf_noise(directions, noise / scale, variance)
     # Slow shared variability is the latents' to carry (they are smooth; what they miss
     # is what varies from one bin to the next): a slow excess is left alone.
     fast = np.abs(acf1) <= _MAX_FACTOR_ACF
     if not fast.any():
         return fit
     directions, loadings = directions[:, fast], loadings[:, keep][:, fast]
+    acf1, acf2, acf_noise = acf1[fast], acf2[fast], acf_noise[fast]
     missing = _along(directions, (real - baseline)[0] * off)
     n_kept = directions.shape[1]
     covered = baseline[0] * off
@@ -804,7 +813,7 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
                                 target, rounds), directions_, missing_)
 
     gaussian = scaled(
-        (fit._replace(loadings=loadings, ar=_factor_ar(acf1[fast], acf2[fast], 0.0),
+        (fit._replace(loadings=loadings, ar=_factor_ar(acf1, acf2, acf_noise, 0.0),
                       sparsity=np.zeros(n_kept), additive=np.zeros(n_kept, dtype=bool)),
          directions, missing),
         _CALIBRATION_ROUNDS,
@@ -816,7 +825,7 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # p = 0.5, where the two are the same.
     candidates = [gaussian] + [
         scaled((gaussian[0]._replace(loadings=sign * gaussian[0].loadings,
-                                     ar=_factor_ar(acf1[fast], acf2[fast], sparsity),
+                                     ar=_factor_ar(acf1, acf2, acf_noise, sparsity),
                                      sparsity=np.full(n_kept, sparsity)),
                 sign * directions, missing))
         for sparsity in _FACTOR_SPARSITIES
@@ -841,10 +850,11 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     group_acf1, group_acf2 = (
         _along(oriented, (real - baseline)[tau] * off) / group_missing for tau in (1, 2)
     )
+    group_noise = _acf_noise(oriented, noise, group_missing)
     n_groups = oriented.shape[1]
     candidates += [
         scaled((fit._replace(loadings=_participation(oriented, group_missing, probability),
-                             ar=_factor_ar(group_acf1, group_acf2, probability),
+                             ar=_factor_ar(group_acf1, group_acf2, group_noise, probability),
                              sparsity=np.full(n_groups, probability),
                              additive=np.ones(n_groups, dtype=bool)),
                 oriented, group_missing))
@@ -902,13 +912,52 @@ def _closest(fits, recorded, rates, valid, rng):
                          + correlation_errors / max(correlation_errors.min(), 1e-12)))
 
 
-def _factor_ar(acf1, acf2, sparsity):
-    """AR(2) coefficients of the Gaussian paths behind factors with these lag-1 and lag-2
-    autocorrelations, once thresholded at ``sparsity`` (as they are, if it is not 0)."""
-    if sparsity:
-        acf1 = [_gaussian_acf(a, sparsity) for a in acf1]
-        acf2 = [_gaussian_acf(a, sparsity) for a in acf2]
-    return np.array([_ar2(one, two) for one, two in zip(acf1, acf2, strict=True)])
+def _acf_noise(directions, noise, variance):
+    """Sampling noise of the lag autocorrelations along ``directions`` of covariances whose
+    ``variance`` along them is given: the size of ``noise`` (lagged covariances of sampling
+    noise alone, lags 1 and on) along them, relative to that variance."""
+    size = np.sqrt(np.mean([_along(directions, lagged) ** 2 for lagged in noise[1:]], axis=0))
+    return size / np.maximum(np.abs(variance), 1e-300)
+
+
+def _factor_ar(acf1, acf2, noise, sparsity):
+    """AR(2) coefficients of the Gaussian paths behind factors whose lag-1 and lag-2
+    autocorrelations are measured as ``acf1`` and ``acf2``, each with sampling noise
+    ``noise``, and which are thresholded at ``sparsity`` (if it is not 0).
+
+    Of the pairs of Gaussian autocorrelations a stationary AR(2) makes (within
+    ``_AR_MARGIN``), those whose thresholded autocorrelations are about as close to the
+    measured ones as the closest pair (within ``_AR_TOLERANCE``, in units of the noise)
+    explain the measurement equally well; the one of least temporal structure (nearest
+    white noise) is taken. Matching the measured pair as closely as possible overfits
+    its noise: a rare two-state process is anticorrelated by at most ``p / (1 - p)`` at
+    any lag, and at ``p = 0.005`` a measured -0.01 at lag 1 (noise) was matched by a
+    Gaussian path alternating from bin to bin, which made synchronous events recur two
+    bins apart where the recording's were independent. Each lag's own nearest Gaussian
+    autocorrelation is among the candidates, so a clear, reachable, stationary pair is
+    kept exactly.
+    """
+    binary = _binary_acfs(sparsity)
+    grid1, grid2 = (g.ravel() for g in np.meshgrid(_ACF_GRID, _ACF_GRID, indexing="ij"))
+    reached1, reached2 = (g.ravel() for g in np.meshgrid(binary, binary, indexing="ij"))
+    coefficients = []
+    for measured1, measured2, size in zip(acf1, acf2, noise, strict=True):
+        if not np.all(np.isfinite([measured1, measured2, size])):
+            coefficients.append((0.0, 0.0))
+            continue
+        # The curve is increasing: read backwards, it gives each lag's nearest Gaussian
+        # autocorrelation (an end of the grid beyond the curve's range).
+        own = np.interp([measured1, measured2], binary, _ACF_GRID)
+        first, second = np.append(grid1, own[0]), np.append(grid2, own[1])
+        error = ((np.append(reached1, np.interp(own[0], _ACF_GRID, binary)) - measured1) ** 2
+                 + (np.append(reached2, np.interp(own[1], _ACF_GRID, binary)) - measured2) ** 2
+                 ) / max(size, 1e-12) ** 2
+        a1, a2 = _yule_walker(first, second)
+        error[(np.abs(a2) >= _AR_MARGIN) | (a2 + np.abs(a1) >= _AR_MARGIN)] = np.inf
+        explains = error <= error.min() + _AR_TOLERANCE
+        best = np.argmin(np.where(explains, first**2 + second**2, np.inf))
+        coefficients.append((float(a1[best]), float(a2[best])))
+    return np.array(coefficients)
 
 
 def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_rate, rounds):

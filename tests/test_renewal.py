@@ -266,6 +266,26 @@ def test_candidate_fluctuations_are_compared_on_the_same_draws():
     assert chosen == [0] * 8
 
 
+def test_a_factors_time_course_keeps_clear_structure_and_leaves_noise_alone():
+    """The AR(2) path behind a two-state factor reproduces lag autocorrelations that stand
+    out of their noise, and where the measured ones are within their noise of none, its
+    events are independent: a rare process cannot be anticorrelated beyond p / (1 - p),
+    and matching a noisy -0.01 at lag 1 as closely as possible made events recur two bins
+    apart (lag-2 autocorrelation 0.37, where the recording's events were independent)."""
+    from ldns_sklearn._renewal import _factor_ar, _factor_states
+
+    def autocorrelations(ar, sparsity):
+        on = _factor_states(np.random.default_rng(0), ar, np.array([sparsity]), 4000, 200)
+        centred = on[..., 0] - on.mean()
+        return np.array([(centred[:, k:] * centred[:, :-k]).mean() for k in (1, 2, 3, 4)]
+                        ) / (centred**2).mean()
+
+    independent = autocorrelations(_factor_ar([-0.01], [0.0], [0.01], 0.005), 0.005)
+    np.testing.assert_allclose(independent, 0.0, atol=0.01)
+    clear = autocorrelations(_factor_ar([0.2], [0.1], [0.01], 0.05), 0.05)
+    np.testing.assert_allclose(clear[:2], [0.2, 0.1], atol=0.02)
+
+
 def test_ragged_trials_and_reproducibility():
     rates = _rates()
     ragged = [rates[0, :30], rates[1], rates[2, :11], rates[3, :50]]
