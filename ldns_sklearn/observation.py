@@ -574,10 +574,10 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     counts are Poisson. On refractory integrate-and-fire and balanced-network spiking it
     brought the nine sample statistics of
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
-    of the real-vs-real floor (population-count KL 1.7x) and the classifier two-sample
-    accuracy from 1.0 to 0.51-0.62; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.8x and 2.3x (population-count KL 1.3x and 2.3x), the
-    classifier from 0.94-1.0 to 0.63-0.70 (``docs/benchmarks.md``).
+    of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
+    accuracy from 1.0 to 0.50-0.58; on regular (gamma) firing with injected synchrony
+    from up to 9.8x to within 1.6x and 1.8x (population-count KL 1.3x and 1.7x), the
+    classifier from 0.94-1.0 to 0.63-0.68 (``docs/benchmarks.md``).
 
     Parameters
     ----------
