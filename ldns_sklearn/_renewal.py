@@ -934,8 +934,9 @@ def _factor_ar(acf1, acf2, noise, sparsity):
     any lag, and at ``p = 0.005`` a measured -0.01 at lag 1 (noise) was matched by a
     Gaussian path alternating from bin to bin, which made synchronous events recur two
     bins apart where the recording's were independent. Each lag's own nearest Gaussian
-    autocorrelation is among the candidates, so a clear, reachable, stationary pair is
-    kept exactly.
+    autocorrelation is among the candidates besides the grid, so the closest fit is the
+    measured pair itself wherever that is reachable and stationary, and what is taken
+    lies within the noise of it.
     """
     binary = _binary_acfs(sparsity)
     grid1, grid2 = (g.ravel() for g in np.meshgrid(_ACF_GRID, _ACF_GRID, indexing="ij"))
