@@ -213,7 +213,8 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     torch_compile : bool, default=False
         Train through :func:`torch.compile`: the same computation up to float rounding,
         and not part of a checkpoint's run identity. Off by default: on 2 CPU cores it
-        did not pay, and it is not yet measured on a GPU (``docs/benchmarks.md``).
+        did not pay, nor on a GPU (one H200, small sizes: epochs no faster, 18-36 s to
+        compile; ``docs/benchmarks.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, noise levels, noise and batch order. With an int,
         fitting twice on the CPU gives identical weights.
