@@ -174,13 +174,18 @@ def count_moments(lam, weights):
     # k = 1, whose weight is 1 for every neuron.
     mean = 1.0 - pmf
     slope = pmf.copy()
-    cdf = pmf
+    # In place, one scratch array: the filter's Newton steps spend most of their time here.
+    cdf, term = pmf.copy(), np.empty_like(pmf)
     for k in range(2, weights.shape[1] + 1):
-        pmf = pmf * lam / (k - 1)
-        cdf = cdf + pmf
+        pmf *= lam
+        pmf /= k - 1
+        cdf += pmf
         weight = weights[..., k - 1, None]
-        mean += weight * (1.0 - cdf)
-        slope += weight * pmf
+        np.subtract(1.0, cdf, out=term)
+        term *= weight
+        mean += term
+        np.multiply(weight, pmf, out=term)
+        slope += term
     return mean, slope
 
 
@@ -194,15 +199,29 @@ def draw_counts(rng, lam, beta, cap):
     return np.minimum(counts, cap).astype(np.int64)
 
 
+def _poisson_tails(counts, lam, cap):
+    """``P(Poisson(lam) >= k)`` and ``P(Poisson(lam) >= k + 1)`` (0 at the cap) of the
+    counts ``k >= 1``: the parts of :func:`_log_probability` that do not depend on
+    ``beta`` (the incomplete gamma functions, most of its cost)."""
+    k = counts.astype(np.float64)
+    return gammainc(k, lam), np.where(counts >= cap, 0.0, gammainc(k + 1, lam))
+
+
+def _log_probability_of_spikes(counts, tails, beta):
+    """``log P(count | lam)`` of counts ``>= 1`` from their :func:`_poisson_tails`."""
+    at_least, above = tails
+    k = counts.astype(np.float64)
+    return np.log(np.maximum(at_least * beta ** (k - 1) - above * beta**k, 1e-300))
+
+
 def _log_probability(counts, lam, beta, cap):
     """``log P(count | lam)`` under the count model, elementwise."""
     log_p = -lam  # count 0
     spiking = counts > 0
     if spiking.any():
-        k = np.maximum(counts, 1).astype(np.float64)
-        at_least = gammainc(k, lam) * beta ** (k - 1)
-        above = np.where(counts >= cap, 0.0, gammainc(k + 1, lam) * beta**k)
-        log_p = np.where(spiking, np.log(np.maximum(at_least - above, 1e-300)), log_p)
+        k = np.maximum(counts, 1)
+        spikes = _log_probability_of_spikes(k, _poisson_tails(k, lam, cap), beta)
+        log_p = np.where(spiking, spikes, log_p)
     return log_p
 
 
@@ -515,10 +534,11 @@ def _fit_dispersion(model, counts, drives, ages):
     neuron = np.nonzero(spiking)[2]
     lam = drives[spiking] * recovery_at_ages(model.recovery, neuron, ages[spiking])
     k = counts[spiking]
-    cap = model.max_count[neuron]
+    # The search changes beta alone: the Poisson tails are computed once.
+    tails = _poisson_tails(k, lam, model.max_count[neuron])
 
     def loss(beta):
-        log_p = _log_probability(k, lam, beta[neuron], cap)
+        log_p = _log_probability_of_spikes(k, tails, beta[neuron])
         return -np.bincount(neuron, log_p, n_neurons)
 
     low, high = np.zeros(n_neurons), np.ones(n_neurons)

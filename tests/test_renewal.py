@@ -4,8 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.stats import poisson
 
 from ldns_sklearn import RenewalObservation
+from ldns_sklearn._renewal import _log_probability, count_moments, count_weights
 from ldns_sklearn.observation import PoissonObservation
 
 
@@ -304,3 +306,23 @@ def test_history_beyond_the_trials_is_refused_and_automatic_history_fits():
     with pytest.raises(ValueError, match="history=12 reaches beyond the trials"):
         RenewalObservation(history=12).fit(counts, rates)
     assert RenewalObservation().fit(counts, rates).history_ <= 11
+
+
+def test_count_model_moments_and_probabilities_follow_their_definition():
+    # E[count] = sum_k P(Poisson >= k) * beta**(k - 1) up to the cap; its derivative in
+    # lam; the probabilities of the counts 0..cap sum to 1 and give that mean.
+    lam = np.ones((3, 1)) * np.array([0.05, 0.4, 1.3, 3.0])  # (neurons, states)
+    beta, cap = np.array([0.0, 0.5, 1.0]), np.array([1, 3, 6])
+    weights = count_weights(beta, cap, lam.max())
+    mean, slope = count_moments(lam, weights)
+    k = np.arange(1, weights.shape[1] + 1)
+    tails = poisson.sf(k[None, None, :] - 1, lam[..., None])
+    np.testing.assert_allclose(mean, (tails * weights[:, None, :]).sum(-1), rtol=1e-10)
+    step = 1e-6
+    numeric = (count_moments(lam + step, weights)[0] - count_moments(lam - step, weights)[0])
+    np.testing.assert_allclose(slope, numeric / (2 * step), rtol=1e-5)
+    counts = np.arange(cap.max() + 1)[:, None, None] * np.ones(lam.shape, dtype=int)
+    probability = np.exp(_log_probability(counts, lam, beta[:, None], cap[:, None]))
+    probability *= counts <= cap[:, None]
+    np.testing.assert_allclose(probability.sum(0), 1.0, rtol=1e-10)
+    np.testing.assert_allclose((probability * counts).sum(0), mean, rtol=1e-10)
