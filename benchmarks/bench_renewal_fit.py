@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_renewal_fit.py --repeats 3 --data lorenz
 
 ``S4Autoencoder.fit`` fits its observation model on the rates it decodes, in NumPy on the
-CPU whatever the device: on a GPU it is most of the autoencoder's fit ("Compiling" in
+CPU whatever the device (on the CPU, 90 of 96 s of a profiled 400-trial Lorenz fit;
 ``docs/benchmarks.md``). Fits ``RenewalObservation()`` (every parameter at its default)
 to two data sets of ``make_*_spikes`` with their true rates, 400 trials × 64 neurons:
 Lorenz (Poisson counts, 64 bins; several spikes in a bin) and gamma renewal firing with
@@ -24,24 +24,28 @@ from ldns_sklearn.datasets import make_gamma_spikes, make_lorenz_spikes
 from ldns_sklearn.observation import RenewalObservation
 
 
-def _data():
-    lorenz = make_lorenz_spikes(n_trials=400, n_neurons=64, n_bins=64, random_state=0,
-                                return_spiketrains=False)
-    gamma = make_gamma_spikes(n_trials=400, random_state=0, return_spiketrains=False)
+def _lorenz():
+    data = make_lorenz_spikes(n_trials=400, n_neurons=64, n_bins=64, random_state=0,
+                              return_spiketrains=False)
+    return data.counts, data.rates
+
+
+def _gamma():
+    data = make_gamma_spikes(n_trials=400, random_state=0, return_spiketrains=False)
     # Its rates are in spikes per second; the model takes expected counts per bin.
-    gamma_rates = gamma.rates * float(gamma.bin_size.rescale("s").magnitude)
-    return {"lorenz": (lorenz.counts, lorenz.rates), "gamma": (gamma.counts, gamma_rates)}
+    return data.counts, data.rates * float(data.bin_size.rescale("s").magnitude)
+
+
+DATA = {"lorenz": _lorenz, "gamma": _gamma}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--data", nargs="+", choices=("lorenz", "gamma"),
-                        default=["lorenz", "gamma"])
+    parser.add_argument("--data", nargs="+", choices=tuple(DATA), default=list(DATA))
     args = parser.parse_args()
-    for name, (counts, rates) in _data().items():
-        if name not in args.data:
-            continue
+    for name in args.data:
+        counts, rates = DATA[name]()
         seconds = []
         for _ in range(args.repeats):
             started = time.perf_counter()
