@@ -24,6 +24,10 @@ rates keep their meaning, spike history only rearranges spikes in time, and shar
 fluctuations pass to the counts unamplified (a fitted gain on the rate, as in the paper's
 spike-history GLM, amplifies them; its summed history filter also damps slow ones).
 
+Each trial's rates of a neuron can be multiplied by a log-normal factor of mean 1 (the
+trial spread): variability from trial to trial that posterior-mean rates lose. It acts on
+the rate, so the filter solves the drive for it.
+
 Optionally, shared fluctuations that the rates miss act on the counts: zero-lag synchrony
 and fast population rhythms that smooth latents cannot carry. Each is an AR(2) process
 ``eta``, Gaussian or two-state, and acts in one of two ways:
@@ -122,6 +126,12 @@ _HISTORY_RANGE = (10, 60)
 # within _CLOCK_RANGE of the one at the neuron's mean rate.
 RECOVERY_CLOCKS = {"bins": (0.0,), "rate": (1.0,), "auto": (0.0, 0.5, 1.0)}
 _CLOCK_RANGE = (0.2, 5.0)
+# Trial spread (see _fit_trial_spread): draws compared with the recorded counts, and how
+# many times its noise a neuron's shortfall of variance over trials must be to be kept (on
+# the gamma data the neurons that needed it fell short by 2-5 times the noise; on the
+# others the shortfalls scattered about 0, as noise does).
+_SPREAD_DRAWS = 2
+_SPREAD_THRESHOLD = 2.0
 # Fewest neurons whose cross-covariances are factored: with fewer, the largest eigenvalue
 # of sampling noise is too erratic a threshold.
 _MIN_FACTOR_NEURONS = 8
@@ -149,6 +159,7 @@ class RenewalFit(NamedTuple):
     ar: np.ndarray  # (n_factors, 2) AR(2) coefficients of each factor's Gaussian path
     sparsity: np.ndarray  # (n_factors,) 0: Gaussian factor; p: on in a fraction p of bins
     additive: np.ndarray  # (n_factors,) bool: synchronous events (loadings: participation)
+    trial_spread: np.ndarray  # (n_neurons,) sd of each trial's log-rate factor (0: none)
 
 
 # ------------------------------------------------------------------------- count model
@@ -612,7 +623,8 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
     ceiling = np.maximum(rates, _MIN_RATE) * _MAX_DRIVE_RATIO
     saturated = float(np.mean((drives >= 0.999 * ceiling)[valid]))
     return RenewalFit(model.recovery, clock, reference, model.dispersion, model.max_count,
-                      model.gain, **_no_factors(n_neurons)), saturated
+                      model.gain, **_no_factors(n_neurons),
+                      trial_spread=np.zeros(n_neurons)), saturated
 
 
 # ------------------------------------------------------------- shared fluctuations
@@ -724,6 +736,12 @@ def fluctuation_multiplier(loadings, sparsity, states):
     return np.exp(eta @ loadings.T - log_mean)
 
 
+def trial_factors(rng, spread, n_trials):
+    """``(n_trials, n_neurons)`` log-normal factors of mean 1 on each trial's rates, the
+    logarithm's standard deviation ``spread`` per neuron."""
+    return np.exp(spread * rng.standard_normal((n_trials, len(spread))) - spread**2 / 2.0)
+
+
 def event_spikes(rng, participation, states):
     """Spikes of synchronous events ``(n_trials, n_bins, n_neurons)``: in a bin where
     factor ``k`` is on (``states[..., k] == 1``), neuron ``n`` fires with probability
@@ -742,6 +760,8 @@ def draw(fit: RenewalFit, rates, valid, rng, *, kept=None, observed=None):
     ``observed``."""
     model = _Model.of(fit)
     multiplier = events = event_mean = None
+    if np.any(fit.trial_spread > 0):
+        rates = rates * trial_factors(rng, fit.trial_spread, len(rates))[:, None, :]
     if fit.loadings.shape[1]:
         states = _factor_states(rng, fit.ar, fit.sparsity, *rates.shape[:2])
         additive = fit.additive
@@ -779,7 +799,8 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     multiply the rates or add synchronous events (groups: their varimax rotation), are
     Gaussian or two-state, how sparse and which way round, and then how many of them are
     kept, is chosen by the population-count distribution and the pairwise correlations
-    of the draws.
+    of the draws. Last, the trial spread (:func:`_fit_trial_spread`), with the chosen
+    fluctuations in the draws.
     """
     n_neurons = counts.shape[-1]
     mean_rate = _mean_count(counts, valid)
@@ -789,13 +810,31 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     if len(rates) > _FLUCTUATION_TRIALS:
         rows = np.sort(rng.choice(len(rates), _FLUCTUATION_TRIALS, replace=False))
         rates, rates_valid = rates[rows], rates_valid[rows]
-    fit = fit._replace(gain=gain, **_no_factors(n_neurons))
-    if n_factors == 0 or n_neurons < _MIN_FACTOR_NEURONS or np.any(mean_rate <= 0):
-        return fit
+    fit = fit._replace(gain=gain, trial_spread=np.zeros(n_neurons), **_no_factors(n_neurons))
     # The fluctuations are fitted on draws from that sample: their gains aim at what the
     # model without them draws there, so that the sample's own mean rates (a little off
     # those of all the rates) leave the gains as they are.
     target = gain * _mean_count(rates, rates_valid)
+    if n_factors and n_neurons >= _MIN_FACTOR_NEURONS and np.all(mean_rate > 0):
+        fit = _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate,
+                           target)
+    fit = _fit_trial_spread(fit, counts, valid, rates, rates_valid, rng)
+    if not fit.loadings.shape[1]:
+        # Without shared fluctuations the gains follow from the rates alone (the trial
+        # factors have mean 1).
+        return fit
+    # The gains are the last thing fitted and every sample inherits their error: one draw's
+    # mean count misses each neuron's by about as much as another recording's mean does
+    # (1.5-2 % on the benchmark data), so it is averaged over several.
+    drawn_mean = np.mean([_mean_count(draw(fit, rates, rates_valid, rng), rates_valid)
+                          for _ in range(_GAIN_DRAWS)], axis=0)
+    return fit._replace(gain=fit.gain * target / np.maximum(drawn_mean, 1e-12))
+
+
+def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate, target):
+    """``fit`` with the shared fluctuations of :func:`fit_fluctuations` (none if no excess
+    stands out of the noise and varies from bin to bin); its gains are refitted after."""
+    n_neurons = counts.shape[-1]
     off = ~np.eye(n_neurons, dtype=bool)
     scale = np.outer(mean_rate, mean_rate)
     real = _lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
@@ -895,13 +934,58 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
         ]
         best = _closest([c[0] for c in fewer], recorded, rates, rates_valid, rng)
         chosen = fewer[best]
-    fit = chosen[0]
-    # The gains are the last thing fitted and every sample inherits their error: one draw's
-    # mean count misses each neuron's by about as much as another recording's mean does
-    # (1.5-2 % on the benchmark data), so it is averaged over several.
-    drawn_mean = np.mean([_mean_count(draw(fit, rates, rates_valid, rng), rates_valid)
-                          for _ in range(_GAIN_DRAWS)], axis=0)
-    return fit._replace(gain=fit.gain * target / np.maximum(drawn_mean, 1e-12))
+    return chosen[0]
+
+
+def _trial_means(counts, valid):
+    """Each trial's mean count per valid bin ``(n_trials, n_neurons)``, for the trials
+    that have a valid bin."""
+    n_bins = valid.sum(axis=1)
+    has_bins = n_bins > 0
+    return (counts * valid[..., None]).sum(axis=1)[has_bins] / n_bins[has_bins, None]
+
+
+def _variance_with_noise(values, n_independent):
+    """The variance over rows of ``values`` ``(n_rows, n_neurons)`` and the sampling
+    variance of that estimate, as from ``n_independent`` independent rows (with the
+    fourth central moment, not assuming a normal distribution)."""
+    centred = values - values.mean(axis=0)
+    variance = (centred**2).sum(axis=0) / max(len(values) - 1, 1)
+    n = n_independent
+    fourth = (centred**4).mean(axis=0)
+    noise = np.maximum(fourth - variance**2 * (n - 3) / max(n - 1, 1), 0.0) / n
+    return variance, noise
+
+
+def _fit_trial_spread(fit, counts, valid, rates, rates_valid, rng):
+    """``fit`` with each neuron's trial spread: the standard deviation of a log-normal
+    factor of mean 1 on a trial's rates that makes the variance over trials of the
+    neuron's mean count what ``counts`` have, where draws from ``rates`` fall short of it
+    by more than ``_SPREAD_THRESHOLD`` times the noise of that comparison (0 elsewhere).
+
+    Decoded rates are posterior means, which pull each trial towards the average, and a
+    generative model of them can lose a little more: on the gamma data the summed rates
+    of a trial varied a third less from trial to trial than the true ones, which left the
+    Fano factor of neurons that the latents drive strongly too low. A factor on the rates
+    (not on the drive) reaches the counts whole: the filter solves each bin's drive for
+    the rate it is given.
+    """
+    recorded_means = _trial_means(counts, valid)
+    recorded, recorded_noise = _variance_with_noise(recorded_means, len(recorded_means))
+    drawn_means = np.concatenate([
+        _trial_means(draw(fit, rates, rates_valid, rng), rates_valid)
+        for _ in range(_SPREAD_DRAWS)
+    ])
+    # The draws share their rates: as many independent rows as there are rate trials.
+    drawn, drawn_noise = _variance_with_noise(drawn_means, len(rates))
+    # A factor of variance s**2 on a trial's rates adds s**2 * R**2 to the variance of its
+    # mean count (R: the trial's mean rate): compared in those units.
+    second_moment = np.maximum(
+        np.mean(_trial_means(rates * fit.gain, rates_valid) ** 2, axis=0), 1e-300)
+    shortfall = (recorded - drawn) / second_moment
+    noise = np.sqrt(recorded_noise + drawn_noise) / second_moment
+    factor_variance = np.where(shortfall > _SPREAD_THRESHOLD * noise, shortfall, 0.0)
+    return fit._replace(trial_spread=np.sqrt(np.log1p(factor_variance)))
 
 
 def _first_factors(fit, n):

@@ -568,15 +568,23 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
       for a two-state factor, its orientation and how often it is on are chosen among
       candidates: the one whose draws give the population-count distribution and the
       pairwise correlations closest to the recorded ones; then, by the same comparison,
-      how many of its factors (strongest first) are kept.
+      how many of its factors (strongest first) are kept;
+    * **trial spread**: rates decoded by an autoencoder are posterior means, which pull
+      each trial towards the average, so the counts drawn from them can vary less from
+      trial to trial than the recorded ones (too low a Fano factor for neurons the latents
+      drive strongly). Where a neuron's recorded variance over trials of its mean count
+      exceeds that of the draws by more than twice the noise of the comparison, each
+      trial's rates of that neuron are multiplied by a log-normal factor of mean 1 whose
+      spread makes up the difference (``trial_spread_``, 0 elsewhere). The factor acts on
+      the rate, before the drive is solved, so it reaches the counts whole.
 
     On Poisson data ``q`` stays near 1, ``beta`` near 1 and no factor is kept: the
     counts are Poisson. On refractory integrate-and-fire and balanced-network spiking it
     brought the nine sample statistics of
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
-    accuracy from 1.0 to 0.50-0.58; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.6x and 1.8x (population-count KL 1.3x and 1.7x), the
+    accuracy from 1.0 to 0.50-0.63; on regular (gamma) firing with injected synchrony
+    from up to 9.8x to within 1.5x and 1.8x (population-count KL 0.9x and 1.4-1.7x), the
     classifier from 0.94-1.0 to 0.63-0.68 (``docs/benchmarks.md``).
 
     Parameters
@@ -640,6 +648,9 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     fluctuation_additive_ : ndarray of bool, shape (n_fluctuations,)
         True for a factor of synchronous events (additive), on in a fraction
         ``fluctuation_sparsity_`` of bins.
+    trial_spread_ : ndarray of shape (n_neurons,)
+        Standard deviation of the logarithm of each trial's factor on the neuron's rates
+        (0: none).
 
     See Also
     --------
@@ -692,10 +703,12 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         n = len(self.dispersion_)
         clock = getattr(self, "recovery_clock_", np.zeros(n))
         reference = getattr(self, "reference_rate_", np.ones(n))
+        # ... and those saved before the trial spread existed have none.
+        spread = getattr(self, "trial_spread_", np.zeros(n))
         return RenewalFit(self.recovery_, clock, reference, self.dispersion_, self.max_count_,
                           self.rate_gain_,
                           self.fluctuation_loadings_, self.fluctuation_ar_,
-                          self.fluctuation_sparsity_, additive)
+                          self.fluctuation_sparsity_, additive, spread)
 
     def _keep(self, fit: RenewalFit) -> None:
         self.recovery_, self.dispersion_, self.max_count_ = (
@@ -705,6 +718,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         self.rate_gain_ = fit.gain
         self.fluctuation_loadings_, self.fluctuation_ar_ = fit.loadings, fit.ar
         self.fluctuation_sparsity_, self.fluctuation_additive_ = fit.sparsity, fit.additive
+        self.trial_spread_ = fit.trial_spread
 
     def _check_loaded_state(self):
         """Refuse declared sizes that disagree with the fitted arrays (see ``load_model``)."""
@@ -718,11 +732,15 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         clock = ({"recovery_clock_": (n,), "reference_rate_": (n,)}
                  if hasattr(self, "recovery_clock_") or hasattr(self, "reference_rate_")
                  else {})
+        # ... nor those saved before the trial spread existed.
+        spread = {"trial_spread_": (n,)} if hasattr(self, "trial_spread_") else {}
         check_declared(
             self, "dispersion_", n_neurons_=n, recovery_=(n, self.history_ + 1),
             max_count_=(n,), rate_gain_=(n,), fluctuation_loadings_=(n, f),
-            fluctuation_ar_=(f, 2), **additive, **clock,
+            fluctuation_ar_=(f, 2), **additive, **clock, **spread,
         )
+        if spread and not np.all(self.trial_spread_ >= 0):
+            raise ValueError("RenewalObservation.trial_spread_ must not be negative.")
         # (The file format refuses NaN and infinities; a clock divides by its reference.)
         if clock and not np.all(self.reference_rate_ > 0):
             raise ValueError("RenewalObservation.reference_rate_ must be positive.")
@@ -783,15 +801,15 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         return self
 
     def calibrate(self, counts, rates):
-        """Refit the rate gains and shared fluctuations for drawing from other rates.
+        """Refit the rate gains, shared fluctuations and trial spread for other rates.
 
         :meth:`fit` matches draws from the training trials' own rates to their counts.
         Rates from a generative model (latents sampled by a diffusion model, then
         decoded) can be a little smoother or offset; this refits the parts that compare
-        only what is drawn with ``counts`` — the gains keeping each neuron's mean count
-        and the shared fluctuations — on draws from ``rates``, which need not be paired
-        with ``counts``. :class:`~ldns_sklearn.LDNSPipeline` calls it after fitting, with
-        rates of trials its diffusion model generated.
+        only what is drawn with ``counts`` — the gains keeping each neuron's mean count,
+        the shared fluctuations and the trial spread — on draws from ``rates``, which need
+        not be paired with ``counts``. :class:`~ldns_sklearn.LDNSPipeline` calls it after
+        fitting, with rates of trials its diffusion model generated.
 
         Parameters
         ----------

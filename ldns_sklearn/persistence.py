@@ -105,7 +105,7 @@ _REGISTRY = {
         RenewalObservation,
         ("n_neurons_", "history_", "recovery_", "dispersion_", "max_count_", "rate_gain_",
          "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_",
-         "fluctuation_additive_", "recovery_clock_", "reference_rate_"),
+         "fluctuation_additive_", "recovery_clock_", "reference_rate_", "trial_spread_"),
     ),
     "ldns_sklearn.pipeline.LDNSPipeline": _Saved(LDNSPipeline, ()),
     "sklearn.preprocessing.StandardScaler": _Saved(

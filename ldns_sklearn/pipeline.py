@@ -627,9 +627,9 @@ def make_ldns_pipeline(
         :meth:`LDNSPipeline.fit`).
     preset : {"cpu", "paper"}, default="cpu"
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
-        CPU; their samples come within 0.7-1.4x of the real-vs-real floor on all nine
+        CPU; their samples come within 0.7-1.6x of the real-vs-real floor on all nine
         sample statistics on the benchmark's Lorenz, rotation and reach data, within 1.5x on
-        refractory and balanced-network spiking, but only within 1.6x and 1.8x on gamma
+        refractory and balanced-network spiking, within 1.5x and 1.8x on two kinds of gamma
         firing with injected synchrony (``docs/benchmarks.md``).
         ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
         batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs at learning rate 1e-3) —

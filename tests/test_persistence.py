@@ -937,3 +937,23 @@ def test_recovery_clocks_that_cannot_run_are_refused(tmp_path, attribute, value,
     save_model(obs, path)
     with pytest.raises(ValueError, match=message):
         load_model(path)
+
+
+def test_trial_spread_round_trips_and_files_from_before_it_have_none(tmp_path):
+    obs, rates = _renewal_on_clocks()
+    obs.trial_spread_ = np.array([0.0, 0.2, 0.4, 0.0])
+    path = tmp_path / "model.npz"
+    save_model(obs, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.trial_spread_, obs.trial_spread_)
+    np.testing.assert_array_equal(loaded.sample(rates, random_state=1),
+                                  obs.sample(rates, random_state=1))
+    obs.trial_spread_ = np.zeros(4)
+    expected = obs.sample(rates, random_state=1)
+    del obs.trial_spread_
+    save_model(obs, path)
+    np.testing.assert_array_equal(load_model(path).sample(rates, random_state=1), expected)
+    obs.trial_spread_ = np.array([0.0, -0.2, 0.0, 0.0])
+    save_model(obs, path)
+    with pytest.raises(ValueError, match="trial_spread_ must not be negative"):
+        load_model(path)

@@ -326,3 +326,33 @@ def test_count_model_moments_and_probabilities_follow_their_definition():
     probability *= counts <= cap[:, None]
     np.testing.assert_allclose(probability.sum(0), 1.0, rtol=1e-10)
     np.testing.assert_allclose((probability * counts).sum(0), mean, rtol=1e-10)
+
+
+def test_trial_spread_restores_variability_from_trial_to_trial_that_the_rates_lack():
+    # The first four neurons' rates vary from trial to trial by a log-normal factor (sd
+    # 0.3) that the rates given to the model do not show, as posterior-mean rates of a
+    # fitted autoencoder lose part of it; the last four have none.
+    rng = np.random.default_rng(0)
+    rates = _rates(n_trials=300, n_bins=50, n_neurons=8, mean=0.2)
+    spread = np.r_[np.full(4, 0.3), np.zeros(4)]
+    factors = np.exp(spread * rng.standard_normal((300, 8)) - spread**2 / 2)
+    counts = rng.poisson(rates * factors[:, None, :])
+    obs = RenewalObservation(history=4, n_factors=0, random_state=0).fit(counts, rates)
+    assert np.all((obs.trial_spread_[:4] > 0.2) & (obs.trial_spread_[:4] < 0.4))
+    assert np.mean(obs.trial_spread_[4:] ** 2) < 0.25 * 0.3**2
+
+    def fano(x):
+        totals = x.sum(axis=1)
+        return totals.var(axis=0) / totals.mean(axis=0)
+
+    drawn = obs.sample(rates, random_state=1)
+    without = RenewalObservation(history=4, n_factors=0, random_state=0).fit(counts, rates)
+    without.trial_spread_ = np.zeros(8)
+    poorer = without.sample(rates, random_state=1)
+    # Recorded: about 1.9 (the factor adds its variance, 0.094, times the mean trial count,
+    # 10); a Fano factor from 300 trials is known to about 0.16 for each neuron, so their
+    # mean over four to about 0.1 per sample.
+    assert np.mean(fano(drawn)[:4]) == pytest.approx(np.mean(fano(counts)[:4]), abs=0.3)
+    assert np.mean(fano(counts)[:4]) - np.mean(fano(poorer)[:4]) > 0.5
+    # The factors have mean 1: the mean counts stay those recorded.
+    assert drawn.mean() == pytest.approx(counts.mean(), rel=0.03)
