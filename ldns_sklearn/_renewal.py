@@ -128,8 +128,9 @@ RECOVERY_CLOCKS = {"bins": (0.0,), "rate": (1.0,), "auto": (0.0, 0.5, 1.0)}
 _CLOCK_RANGE = (0.2, 5.0)
 # Trial spread (see _fit_trial_spread): draws compared with the recorded counts, and how
 # many times its noise a neuron's shortfall of variance over trials must be to be kept (on
-# the gamma data the neurons that needed it fell short by 2-5 times the noise; on the
-# others the shortfalls scattered about 0, as noise does).
+# the gamma data's training rates the largest shortfalls were 3.6 and 4.5 times their
+# noise and the rest scattered about 0 as noise does; on LIF and Lorenz data no neuron
+# fell short by twice its noise).
 _SPREAD_DRAWS = 2
 _SPREAD_THRESHOLD = 2.0
 # Fewest neurons whose cross-covariances are factored: with fewer, the largest eigenvalue
@@ -951,7 +952,7 @@ def _variance_with_noise(values, n_independent):
     fourth central moment, not assuming a normal distribution)."""
     centred = values - values.mean(axis=0)
     variance = (centred**2).sum(axis=0) / max(len(values) - 1, 1)
-    n = n_independent
+    n = max(n_independent, 1)
     fourth = (centred**4).mean(axis=0)
     noise = np.maximum(fourth - variance**2 * (n - 3) / max(n - 1, 1), 0.0) / n
     return variance, noise
@@ -964,8 +965,8 @@ def _fit_trial_spread(fit, counts, valid, rates, rates_valid, rng):
     by more than ``_SPREAD_THRESHOLD`` times the noise of that comparison (0 elsewhere).
 
     Decoded rates are posterior means, which pull each trial towards the average, and a
-    generative model of them can lose a little more: on the gamma data the summed rates
-    of a trial varied a third less from trial to trial than the true ones, which left the
+    generative model of them can lose a little more: on the gamma data a trial's summed
+    decoded rate varied a third less from trial to trial than the true one, which left the
     Fano factor of neurons that the latents drive strongly too low. A factor on the rates
     (not on the drive) reaches the counts whole: the filter solves each bin's drive for
     the rate it is given.

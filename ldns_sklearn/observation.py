@@ -867,7 +867,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         """Mean log-likelihood per bin and neuron (nats), given the recorded spike history.
 
         Comparable with :meth:`PoissonObservation.score` on the same data. The shared
-        fluctuations, which act on all neurons at once, are left out.
+        fluctuations, which act on all neurons at once, and the trial spread, which acts on
+        whole trials, are left out.
 
         Parameters
         ----------
