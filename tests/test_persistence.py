@@ -910,18 +910,34 @@ def _renewal_on_clocks():
     return obs, rates
 
 
-def test_recovery_clocks_round_trip_and_files_from_before_them_count_bins(tmp_path):
+# Arrays added to RenewalObservation after files were first saved: each round-trips, and a
+# file of an earlier version (without them) loads as the model they leave unchanged.
+@pytest.mark.parametrize(("fitted", "unchanged", "absent_in_old_files"), [
+    # Clocks: the recovery then counts bins.
+    ({"recovery_clock_": np.array([0.0, 0.5, 1.0, 1.0])}, {"recovery_clock_": np.zeros(4)},
+     ("recovery_clock_", "reference_rate_")),
+    # Trial spread: none.
+    ({"trial_spread_": np.array([0.0, 0.2, 0.4, 0.0])}, {"trial_spread_": np.zeros(4)},
+     ("trial_spread_",)),
+])
+def test_later_renewal_arrays_round_trip_and_files_from_before_them_load(
+    tmp_path, fitted, unchanged, absent_in_old_files
+):
     obs, rates = _renewal_on_clocks()
+    for name, value in fitted.items():
+        setattr(obs, name, value)
     path = tmp_path / "model.npz"
     save_model(obs, path)
     loaded = load_model(path)
-    np.testing.assert_array_equal(loaded.recovery_clock_, obs.recovery_clock_)
+    for name, value in fitted.items():
+        np.testing.assert_array_equal(getattr(loaded, name), value)
     np.testing.assert_array_equal(loaded.sample(rates, random_state=1),
                                   obs.sample(rates, random_state=1))
-    # Files of earlier versions hold neither array: their recovery counts bins.
-    obs.recovery_clock_ = np.zeros(4)
+    for name, value in unchanged.items():
+        setattr(obs, name, value)
     expected = obs.sample(rates, random_state=1)
-    del obs.recovery_clock_, obs.reference_rate_
+    for name in absent_in_old_files:
+        delattr(obs, name)
     save_model(obs, path)
     np.testing.assert_array_equal(load_model(path).sample(rates, random_state=1), expected)
 
@@ -929,8 +945,10 @@ def test_recovery_clocks_round_trip_and_files_from_before_them_count_bins(tmp_pa
 @pytest.mark.parametrize(("attribute", "value", "message"), [
     ("recovery_clock_", np.zeros(3), r"recovery_clock_ has shape \(3,\)"),
     ("reference_rate_", np.array([0.1, 0.0, 0.1, 0.1]), "reference_rate_ must be positive"),
+    ("trial_spread_", np.array([0.0, -0.2, 0.0, 0.0]), "trial_spread_ must not be negative"),
+    ("trial_spread_", np.zeros(3), r"trial_spread_ has shape \(3,\)"),
 ])
-def test_recovery_clocks_that_cannot_run_are_refused(tmp_path, attribute, value, message):
+def test_later_renewal_arrays_that_cannot_work_are_refused(tmp_path, attribute, value, message):
     obs, _ = _renewal_on_clocks()
     setattr(obs, attribute, value)
     path = tmp_path / "model.npz"
@@ -938,22 +956,3 @@ def test_recovery_clocks_that_cannot_run_are_refused(tmp_path, attribute, value,
     with pytest.raises(ValueError, match=message):
         load_model(path)
 
-
-def test_trial_spread_round_trips_and_files_from_before_it_have_none(tmp_path):
-    obs, rates = _renewal_on_clocks()
-    obs.trial_spread_ = np.array([0.0, 0.2, 0.4, 0.0])
-    path = tmp_path / "model.npz"
-    save_model(obs, path)
-    loaded = load_model(path)
-    np.testing.assert_array_equal(loaded.trial_spread_, obs.trial_spread_)
-    np.testing.assert_array_equal(loaded.sample(rates, random_state=1),
-                                  obs.sample(rates, random_state=1))
-    obs.trial_spread_ = np.zeros(4)
-    expected = obs.sample(rates, random_state=1)
-    del obs.trial_spread_
-    save_model(obs, path)
-    np.testing.assert_array_equal(load_model(path).sample(rates, random_state=1), expected)
-    obs.trial_spread_ = np.array([0.0, -0.2, 0.0, 0.0])
-    save_model(obs, path)
-    with pytest.raises(ValueError, match="trial_spread_ must not be negative"):
-        load_model(path)
