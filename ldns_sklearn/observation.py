@@ -584,8 +584,9 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
     accuracy from 1.0 to 0.50-0.63; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.5x and 1.8x (population-count KL 0.9x and 1.4-1.7x), the
-    classifier from 0.94-1.0 to 0.63-0.68 (``docs/benchmarks.md``).
+    from up to 9.8x to within 1.5x and 1.8x on the benchmark's two data sets
+    (population-count KL 0.9x and 1.4-1.7x; 3.0x on a third), the classifier from
+    0.94-1.0 to 0.63-0.69 (``docs/benchmarks.md``).
 
     Parameters
     ----------
