@@ -127,8 +127,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Without the penalty the latents also carry synchrony that is precise to the bin
         (a masked neuron is predicted from what the others fired in that bin); 0.01
         leaves most of it to the observation model, which brought one gamma data set's
-        population count from 3.0 to 1.7 times the real-vs-real floor but lost pairwise
-        correlations on three others (``docs/benchmarks.md``, "Synchrony in the rates").
+        population count from 3.0 to 1.7 times the real-vs-real floor but made the
+        pairwise correlations of two others and the population count of a third
+        worse (``docs/benchmarks.md``, "Synchrony in the rates").
     max_epochs : int, default=100
         Number of passes over the training trials.
     batch_size : int, default=32
