@@ -102,6 +102,10 @@ _FACTOR_SPARSITIES = (0.5, 0.3, 0.15, 0.05)
 # 0.02 is an event rate of 4 Hz): the same covariance is made by frequent events that few
 # members join or rare ones that most join, and only the population count tells which.
 _EVENT_PROBABILITIES = (0.05, 0.02, 0.01, 0.005)
+# Around the one chosen, factors of the event probability tried in turn (the grid's step,
+# about 2, halved in log p twice), and the most it may become.
+_EVENT_REFINEMENT = (2.0**0.5, 2.0**0.25)
+_MAX_EVENT_PROBABILITY = 0.1
 # Neurons loading less than this share of a factor's largest loading take no part in its
 # events.
 _MEMBER_SHARE = 0.25
@@ -912,19 +916,30 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     )
     group_noise = _acf_noise(oriented, noise, group_missing)
     n_groups = oriented.shape[1]
-    candidates += [
-        scaled((fit._replace(loadings=_participation(oriented, group_missing, probability),
-                             ar=_factor_ar(group_acf1, group_acf2, group_noise, probability),
-                             sparsity=np.full(n_groups, probability),
-                             additive=np.ones(n_groups, dtype=bool)),
-                oriented, group_missing))
-        for probability in (_EVENT_PROBABILITIES if n_groups else ())
-    ]
+
+    def events(probability):
+        return scaled((fit._replace(loadings=_participation(oriented, group_missing, probability),
+                                    ar=_factor_ar(group_acf1, group_acf2, group_noise,
+                                                  probability),
+                                    sparsity=np.full(n_groups, probability),
+                                    additive=np.ones(n_groups, dtype=bool)),
+                       oriented, group_missing))
+
+    candidates += [events(p) for p in (_EVENT_PROBABILITIES if n_groups else ())]
     # The shape is chosen by what it is for: the distribution of the population count
     # and the pairwise correlations of the draws.
     recorded = (_population_histogram(counts, valid), _off_diagonal_correlations(real[0]))
     best = _closest([c[0] for c in candidates], recorded, rates, rates_valid, rng)
     chosen = candidates[best]
+    # How often events happen is the data's, not the grid's: synchrony at 3 Hz is events
+    # in 1.5 % of 5 ms bins, between two of the grid's, and the population count is
+    # sensitive to it. So around the chosen probability the step in log p is halved, and
+    # halved again, keeping the closest each time.
+    for step in _EVENT_REFINEMENT if chosen[0].additive.any() else ():
+        probability = float(chosen[0].sparsity[0])
+        nearby = [chosen] + [events(probability * step**side) for side in (1, -1)
+                             if probability * step**side < _MAX_EVENT_PROBABILITY]
+        chosen = nearby[_closest([c[0] for c in nearby], recorded, rates, rates_valid, rng)]
     # Then how many of its factors: the weaker ones stand out of the sampling noise less
     # clearly, and one scaled to noise makes the population count worse.
     n_chosen = chosen[0].loadings.shape[1]

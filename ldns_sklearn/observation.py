@@ -646,7 +646,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         0 for a Gaussian factor; ``p`` for a two-state one, on in a fraction ``p`` of
         bins (synchronous events for small ``p``, up and down states near 0.5): of the
         shapes tried, the one whose draws give the population-count distribution and
-        pairwise correlations closest to the recorded ones.
+        pairwise correlations closest to the recorded ones (for events, refined between
+        the values tried first).
     fluctuation_additive_ : ndarray of bool, shape (n_fluctuations,)
         True for a factor of synchronous events (additive), on in a fraction
         ``fluctuation_sparsity_`` of bins.

@@ -166,6 +166,16 @@ def test_events_added_to_refractory_firing_are_drawn_as_additive_events():
     assert int((outside[:, 1:] * outside[:, :-1]).sum()) == 0
 
 
+
+def test_the_event_probability_is_found_between_the_grids_values():
+    """Events in 3 % of bins (between the first grid's 2 % and 5 %, each 1.5 times off):
+    the refinement around the grid's choice lands within a factor of 2**(1/4)."""
+    counts, rates = _refractory_with_events(300, np.random.default_rng(0), event_rate=0.03)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    strongest = np.argmax(obs.fluctuation_loadings_[:8].sum(axis=0))
+    assert obs.fluctuation_additive_[strongest]
+    assert 0.03 / 2**0.25 <= obs.fluctuation_sparsity_[strongest] <= 0.03 * 2**0.25
+
 def _gamma_renewal(rates, shape, rng):
     """Gamma renewal spikes (CV ``1 / sqrt(shape)`` in operational time) at a constant
     rate per trial and neuron (spikes per bin), binned."""
