@@ -166,7 +166,6 @@ def test_events_added_to_refractory_firing_are_drawn_as_additive_events():
     assert int((outside[:, 1:] * outside[:, :-1]).sum()) == 0
 
 
-
 def test_the_event_probability_is_found_between_the_grids_values():
     """Events in 3 % of bins (between the first grid's 2 % and 5 %, each 1.5 times off):
     the refinement around the grid's choice lands within a factor of 2**(1/4)."""
