@@ -175,6 +175,7 @@ def test_the_event_probability_is_found_between_the_grids_values():
     assert obs.fluctuation_additive_[strongest]
     assert 0.03 / 2**0.25 <= obs.fluctuation_sparsity_[strongest] <= 0.03 * 2**0.25
 
+
 def _gamma_renewal(rates, shape, rng):
     """Gamma renewal spikes (CV ``1 / sqrt(shape)`` in operational time) at a constant
     rate per trial and neuron (spikes per bin), binned."""
