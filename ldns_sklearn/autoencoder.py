@@ -94,7 +94,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Width of the S4 blocks. The defaults (64 wide, 2 blocks, 100 epochs, batches of 32)
         train on a CPU in minutes; their samples come within 0.7-1.6x of the real-vs-real
         floor on all nine sample statistics on the benchmark's Lorenz, rotation and reach data,
-        within 1.5x on refractory and balanced-network spiking, within 1.5x and 1.8x on the
+        within 1.5x on refractory and balanced-network spiking, within 1.5x and 1.7x on the
         benchmark's two data sets of gamma firing with injected synchrony (2.8-3.0x on
         three more data sets of the library's own simulator; ``docs/benchmarks.md``);
         the paper's size is ``hidden_channels=256, n_blocks=4`` (a GPU; see

@@ -584,7 +584,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
     accuracy from 1.0 to 0.50-0.63; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.5x and 1.8x on the benchmark's two data sets
+    from up to 9.8x to within 1.5x and 1.7x on the benchmark's two data sets
     (population-count KL 1.3x and 1.4-1.7x; on three more data sets of the library's own
     simulator the worst statistic is 2.8-3.0x), the classifier from 0.94-1.0 to
     0.63-0.72 (``docs/benchmarks.md``).
