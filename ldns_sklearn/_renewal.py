@@ -53,6 +53,7 @@ import numpy as np
 from scipy.special import gammainc, ndtri
 from scipy.stats import multivariate_normal
 
+from ._synchrony import Synchrony, find_synchrony, synchronous_spikes
 from ._warnings import warn_user
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "fit_fluctuations",
     "fit_renewal",
     "log_likelihood",
+    "synchrony_left_to_events",
 ]
 
 # Newton steps solving the drive in each bin (warm-started from the previous bin): this
@@ -396,6 +398,14 @@ class _Model:
             rho = self.solve(_stationary(rho, recovery), rate, rho, weights, recovery)
         return rho, _stationary(rho, recovery)
 
+    def target(self, rates, event_mean=None):
+        """The expected count of each bin's renewal part: the rates times the gains, less
+        the mean count of synchronous events (``event_mean``), which add to it."""
+        target = rates * self.gain
+        if event_mean is not None:
+            target = np.maximum(target - event_mean, _MIN_RENEWAL_SHARE * target)
+        return np.maximum(target, _MIN_RATE)
+
     def run(self, rates, valid, *, rng=None, multiplier=None, events=None, event_mean=None,
             kept=None, observed=None):
         """The drive of every bin of ``rates`` ``(n_trials, n_bins, n_neurons)``; with
@@ -409,10 +419,7 @@ class _Model:
         distributions (``_BLOCK_ENTRIES`` numbers each).
         """
         n_trials, _, n_neurons = rates.shape
-        target = rates * self.gain
-        if event_mean is not None:
-            target = np.maximum(target - event_mean, _MIN_RENEWAL_SHARE * target)
-        target = np.maximum(target, _MIN_RATE).astype(_FILTER_DTYPE)
+        target = self.target(rates, event_mean).astype(_FILTER_DTYPE)
         speed = self.speed(rates)
         weights = self.weights(target)
         drives = np.empty(rates.shape)
@@ -579,13 +586,19 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
     n_neurons = counts.shape[-1]
     cap = (np.maximum(counts.max(axis=(0, 1)), 1).astype(np.int64) if max_count is None
            else np.full(n_neurons, max_count, dtype=np.int64))
-    states = _states(counts, valid, history)
+    # Spikes of synchronous events that the fluctuations will draw do not reset a
+    # neuron's renewal process: its recovery is fitted on the rest of its spikes, driven at
+    # the rate less the events' mean count (as it is drawn).
+    synchronous = synchronous_spikes(counts, synchrony_left_to_events(counts, valid, n_factors))
+    own = counts - synchronous
+    event_mean = _mean_count(synchronous, valid) if synchronous.any() else None
+    states = _states(own, valid, history)
     reference = np.maximum(_mean_count(rates, valid), _MIN_RATE)
     # Neurons are independent until the shared fluctuations: each keeps the clock under
     # which its own recorded spikes are likeliest (same number of parameters for each).
     fits, saturated = zip(*(
-        _fit_clock(counts, rates, valid, states, history, np.full(n_neurons, clock), reference,
-                   cap, alpha, max_iter)
+        _fit_clock(own, rates, valid, states, history, np.full(n_neurons, clock), reference,
+                   cap, alpha, max_iter, event_mean)
         for clock in clocks
     ), strict=True)
     if max(saturated) > _MAX_SATURATED_SHARE:
@@ -598,8 +611,8 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
         )
     if len(fits) == 1:
         return fit_fluctuations(fits[0], counts, valid, rates, valid, n_factors, rng)
-    scores = [(log_likelihood(fit, counts, rates, valid) * valid[..., None]).sum(axis=(0, 1))
-              for fit in fits]
+    scores = [(log_likelihood(fit, own, rates, valid, event_mean) * valid[..., None]).sum(
+        axis=(0, 1)) for fit in fits]
     best, neurons = np.argmax(scores, axis=0), np.arange(n_neurons)
     fit = fits[0]._replace(**{
         name: np.stack([getattr(f, name) for f in fits])[best, neurons]
@@ -608,16 +621,18 @@ def fit_renewal(counts, rates, valid, *, history, alpha, max_count, n_factors, m
     return fit_fluctuations(fit, counts, valid, rates, valid, n_factors, rng)
 
 
-def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alpha, max_iter):
+def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alpha, max_iter,
+               event_mean=None):
     """Recovery and dispersion fitted with the recovery's clock exponents ``clock``
     (:class:`RenewalFit` without shared fluctuations), and the share of valid bins whose
-    drive, in the last round, sat at its ceiling (no drive reached the rate)."""
+    drive, in the last round, sat at its ceiling (no drive reached the rate). ``counts``
+    are the renewal spikes, ``event_mean`` the mean count of the rest (None: none)."""
     n_neurons = counts.shape[-1]
     model = _Model(np.ones((n_neurons, history + 1)), np.ones(n_neurons), cap,
                    np.ones(n_neurons), clock, reference)
     ages = model.ages(states, rates)
     for _ in range(max_iter):
-        drives, _ = model.run(rates, valid)
+        drives, _ = model.run(rates, valid, event_mean=event_mean)
         recovery = _fit_recovery(model, counts, drives, ages, alpha, max_iter=10)
         change = np.max(np.abs(np.log(recovery) - np.log(model.recovery)))
         model = _Model(recovery, model.dispersion, cap, model.gain, clock, reference)
@@ -625,7 +640,7 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
         model = _Model(recovery, dispersion, cap, model.gain, clock, reference)
         if change < 1e-3:
             break
-    ceiling = np.maximum(rates, _MIN_RATE) * _MAX_DRIVE_RATIO
+    ceiling = model.target(rates, event_mean) * _MAX_DRIVE_RATIO
     saturated = float(np.mean((drives >= 0.999 * ceiling)[valid]))
     return RenewalFit(model.recovery, clock, reference, model.dispersion, model.max_count,
                       model.gain, **_no_factors(n_neurons),
@@ -633,6 +648,20 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
 
 
 # ------------------------------------------------------------- shared fluctuations
+
+
+def _fits_factors(n_factors, mean_count):
+    """Whether shared fluctuations are fitted for neurons of these mean counts."""
+    return bool(n_factors) and len(mean_count) >= _MIN_FACTOR_NEURONS and np.all(mean_count > 0)
+
+
+def synchrony_left_to_events(counts, valid, n_factors) -> Synchrony:
+    """The synchronous groups of padded ``counts`` (:func:`~ldns_sklearn._synchrony.
+    find_synchrony`) where the model fits shared fluctuations, which draw synchronous
+    events; none where it does not (their spikes then stay each neuron's own)."""
+    if _fits_factors(n_factors, _mean_count(counts, valid)):
+        return find_synchrony(counts, valid)
+    return Synchrony.none(counts.shape[-1])
 
 
 def _lagged_covariances(counts, valid, n_lags):
@@ -820,7 +849,7 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # model without them draws there, so that the sample's own mean rates (a little off
     # those of all the rates) leave the gains as they are.
     target = gain * _mean_count(rates, rates_valid)
-    if n_factors and n_neurons >= _MIN_FACTOR_NEURONS and np.all(mean_rate > 0):
+    if _fits_factors(n_factors, mean_rate):
         fit = _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate,
                            target)
     fit = _fit_trial_spread(fit, counts, valid, rates, rates_valid, rng)
@@ -1162,11 +1191,12 @@ def _along(directions, matrix):
     return np.einsum("ik,ij,jk->k", directions, matrix, directions)
 
 
-def log_likelihood(fit: RenewalFit, counts, rates, valid):
+def log_likelihood(fit: RenewalFit, counts, rates, valid, event_mean=None):
     """``log P(count)`` of every entry given the recorded spike history and the rate path
-    (shared fluctuations left out: they act on all neurons at once)."""
+    (shared fluctuations left out: they act on all neurons at once; ``event_mean``: the
+    renewal part is driven at the rates less it, as :meth:`_Model.run`)."""
     model = _Model.of(fit)
-    drives, _ = model.run(rates, valid)
+    drives, _ = model.run(rates, valid, event_mean=event_mean)
     history = fit.recovery.shape[1] - 1
     states = _states(counts, valid, history)
     # Before a trial's first spike the state is unknown: the recovered one.

@@ -26,6 +26,7 @@ from ._estimator import (
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
+from ._synchrony import Synchrony, TrialsWithoutSynchrony, synchronous_spikes
 from ._validation import PaddedTrials, check_trials, unpad_trials, valid_bins
 from ._warnings import warn_user
 from .observation import (
@@ -94,9 +95,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Width of the S4 blocks. The defaults (64 wide, 2 blocks, 100 epochs, batches of 32)
         train on a CPU in minutes; their samples come within 0.7-1.6x of the real-vs-real
         floor on all nine sample statistics on the benchmark's Lorenz, rotation and reach data,
-        within 1.5x on refractory and balanced-network spiking, within 1.5x and 1.7x on the
-        benchmark's two data sets of gamma firing with injected synchrony (2.8-3.0x on
-        three more data sets of the library's own simulator; ``docs/benchmarks.md``);
+        within 1.5x on refractory and balanced-network spiking, within 1.4-1.8x on gamma
+        firing with injected synchrony (four data sets of the library's own simulator
+        and one of Elephant's; ``docs/benchmarks.md``);
         the paper's size is ``hidden_channels=256, n_blocks=4`` (a GPU; see
         :func:`~ldns_sklearn.make_ldns_pipeline` ``preset="paper"``).
     n_blocks : int, default=2
@@ -124,12 +125,14 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         0.943; ``benchmarks/bench_fidelity.py``, ``docs/benchmarks.md``). The penalties
         compete with the Poisson likelihood, which is small per entry where rates are
         low, so what they do depends on the data; compare candidates by :meth:`score`.
-        Without the penalty the latents also carry synchrony that is precise to the bin
-        (a masked neuron is predicted from what the others fired in that bin); 0.01
-        leaves most of it to the observation model, which brought one gamma data set's
-        population count from 3.0 to 1.7 times the real-vs-real floor but made the
-        pairwise correlations of two others and the population count of a third
-        worse (``docs/benchmarks.md``, "Synchrony in the rates").
+        With ``synchrony="latents"`` and no penalty the latents also carry synchrony
+        that is precise to the bin (a masked neuron is predicted from what the others
+        fired in that bin); 0.01 left most of it to the observation model, which brought
+        one gamma data set's population count from 3.0 to 1.7 times the real-vs-real
+        floor but made the pairwise correlations of two others and the population count
+        of a third worse (``docs/benchmarks.md``, "Synchrony in the rates"): the default
+        ``synchrony="observation"`` takes the synchronous groups' events out of what
+        the latents learn instead.
     max_epochs : int, default=100
         Number of passes over the training trials.
     batch_size : int, default=32
@@ -191,6 +194,22 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         fitted on training counts and their decoded rates: of all training trials, or of
         a random sample of them for a large data set (at most 4,194,304 bin-neuron
         entries, and at least 100 trials), as its parameters are per neuron.
+    synchrony : {"observation", "latents"}, default="observation"
+        Who carries synchronous events: groups of neurons that fire together within a
+        bin far more often than one bin apart (coincidences injected into ongoing
+        firing). ``"observation"``: where the observation model draws such events itself
+        (a :class:`RenewalObservation` with ``n_factors > 0``, the default), the groups
+        are found in the training counts (on the sample of trials the observation model
+        is fitted on) and their synchronous spikes left to it: the latents learn the rest,
+        and the decoded rates add each neuron's mean count of synchronous spikes
+        (``synchronous_rate_``). Smooth latents cannot carry a one-bin event; rates that
+        blur it count it twice once the observation model adds events. Where no group is
+        found (or the observation model draws no events) nothing changes. On the
+        benchmark's gamma data with four groups it brought the worst of the nine
+        statistics from 2.8-3.0 to 1.4-1.8 times the real-vs-real floor on the three
+        data sets that missed (``docs/benchmarks.md``, "Synchronous events left to the
+        observation model"). ``"latents"``: the latents learn every spike (the
+        paper's model).
     bin_size : quantities.Quantity or None, default=None
         Bin width used only when ``X`` is given as Neo spike trains (``None``: 5 ms, the
         paper's, with a warning that says so); binned counts are used as they are. In a
@@ -234,6 +253,15 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Epoch whose weights were kept (early stopping), else None.
     rate_gain_ : ndarray of shape (n_neurons,)
         Factor of each neuron's decoded rates (``calibrate_rates``; all 1 without it).
+    synchronous_groups_ : ndarray of int of shape (n_neurons,)
+        The synchronous group of each neuron whose synchronous spikes are left to the
+        observation model (``synchrony``), -1 for none.
+    synchronous_min_spikes_ : ndarray of int of shape (n_groups,)
+        Members of a group spiking in one bin that make the bin one of its events: each
+        of them has one synchronous spike there.
+    synchronous_rate_ : ndarray of shape (n_neurons,)
+        Each neuron's mean count of synchronous spikes per bin, which the decoded rates
+        add to what the latents carry (all 0 without groups).
     observation_ : estimator
         The fitted observation model.
     binner_ : SpikeTrainBinner
@@ -272,6 +300,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         "l2_penalty": [Interval(Real, 0, None, closed="left")],
         "smoothness_penalty": [Interval(Real, 0, None, closed="left")],
         "observation": [None, StrOptions({"poisson"}), HasMethods(["fit", "sample"])],
+        "synchrony": [StrOptions({"observation", "latents"})],
         "bin_size": [pq.Quantity, None],
         **TRAINING_CONSTRAINTS,
     }
@@ -311,6 +340,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         checkpoint_dir=None,
         checkpoint_every=10,
         observation=None,
+        synchrony="observation",
         bin_size=None,
         device="auto",
         n_threads=1,
@@ -340,6 +370,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
         self.observation = observation
+        self.synchrony = synchrony
         self.bin_size = bin_size
         self.device = device
         self.n_threads = n_threads
@@ -389,10 +420,41 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         ), "latents")
 
     def _decode(self, padded, lengths):
-        return _finite(
-            self.model_.decode(padded, lengths, batch_size=self.batch_size, device=self.device),
-            "rates",
-        )
+        rates = self.model_.decode(padded, lengths, batch_size=self.batch_size,
+                                   device=self.device)
+        return _finite(rates + self._synchronous_rate(), "rates")
+
+    def _synchrony(self) -> Synchrony:
+        # Files saved before synchronous groups existed have none.
+        if not hasattr(self, "synchronous_groups_"):
+            return Synchrony.none(self.n_neurons_)
+        return Synchrony(self.synchronous_groups_, self.synchronous_min_spikes_)
+
+    def _synchronous_rate(self):
+        return getattr(self, "synchronous_rate_", 0.0)
+
+    def _without_synchrony(self, counts: PaddedTrials, observed=None) -> PaddedTrials:
+        """What the encoder reads of ``counts``: less the synchronous spikes (counted on
+        the ``observed`` entries only) where there are synchronous groups."""
+        synchrony = self._synchrony()
+        if synchrony.n_groups == 0:
+            return counts
+        return TrialsWithoutSynchrony(counts, synchrony, observed)
+
+    def _find_synchrony(self, observation, counts: PaddedTrials, rows) -> None:
+        """Keep the synchronous groups of the training ``rows`` that ``observation``
+        draws events for (``synchrony="observation"``), and their spikes' mean count."""
+        synchrony = Synchrony.none(counts.shape[2])
+        rate = np.zeros(counts.shape[2])
+        groups_of = getattr(observation, "_synchrony_left_to_events", None)
+        if self.synchrony == "observation" and groups_of is not None:
+            padded = counts[rows].astype(np.int64)
+            valid = valid_bins(counts.lengths[rows], padded.shape[1])
+            synchrony = groups_of(padded, valid)
+            spikes = synchronous_spikes(padded, synchrony)
+            rate = spikes.sum(axis=(0, 1)) / valid.sum()
+        self.synchronous_groups_, self.synchronous_min_spikes_ = synchrony
+        self.synchronous_rate_ = rate
 
     # ----------------------------------------------------------------------- fitting
 
@@ -470,10 +532,16 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         )
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
+        observation = self._observation_model(rng)
+        # Its parameters are per neuron: a sample of trials determines them, and decoded
+        # rates of every trial of a large data set would not fit in memory.
+        rows = training_sample(len(counts), counts.shape[1] * counts.shape[2], rng)
+        self._find_synchrony(observation, counts, rows)
+        learned = self._without_synchrony(counts)
         warm = self._is_warm()
         model = self._initial_model(spec, init_seed)
         result = model.fit(
-            counts,
+            learned,
             lengths,
             self._training_config(),
             device=self.device,
@@ -487,21 +555,17 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         )
         self.model_ = model
         self._keep_training_record(result, warm)
-        latents = self._encode(counts, lengths)
+        latents = self._encode(learned, lengths)
         if self.calibrate_rates:
-            spikes = model.calibrate(counts, latents, lengths, batch_size=self.batch_size,
+            spikes = model.calibrate(learned, latents, lengths, batch_size=self.batch_size,
                                      device=self.device)
             _warn_extreme_gains(model.rate_gain, spikes)
 
-        observation = self._observation_model(rng)
         if type(observation).fit is PoissonObservation.fit:
             # It learns nothing from rates: skip decoding every training trial (as large
             # as the data itself, in float64).
             observation.fit(counts.trials)
         else:
-            # Its parameters are per neuron: a sample of trials determines them, and
-            # decoded rates of every trial of a large data set would not fit in memory.
-            rows = training_sample(len(counts), counts.shape[1] * counts.shape[2], rng)
             padding = None if lengths is None else lengths[rows]
             rates = self._decode(latents[rows], padding)
             ragged = padding is not None
@@ -586,7 +650,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 observed &= check_observed_neurons(
                     observed_neurons, len(counts), self.n_neurons_
                 )[:, None, :]
-        return unpad_trials(self._encode(counts, lengths, observed), lengths, counts.ragged)
+        return unpad_trials(
+            self._encode(self._without_synchrony(counts, observed), lengths, observed),
+            lengths, counts.ragged,
+        )
 
     @uses_threads
     def predict_rates(self, Z):
@@ -684,17 +751,22 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         mean_rate = padded.sum(axis=(0, 1)) / valid.sum()
         ll_baseline = poisson_log_likelihood(padded, mean_rate)
 
+        # The encoder reads the counts less their synchronous spikes; every spike is scored.
+        read = padded if self._synchrony().n_groups == 0 else self._without_synchrony(counts)[:]
         if self.score_mask_prob > 0:
-            masks = self.model_.held_out_rates(
-                padded,
-                lengths,
-                mask_prob=self.score_mask_prob,
-                batch_size=self.batch_size,
-                device=self.device,
+            masks = (
+                (hidden, rates + self._synchronous_rate())
+                for hidden, rates in self.model_.held_out_rates(
+                    read,
+                    lengths,
+                    mask_prob=self.score_mask_prob,
+                    batch_size=self.batch_size,
+                    device=self.device,
+                )
             )
         else:
             # The plain reconstruction: the encoder sees every entry it is scored on.
-            rates = self._decode(self._encode(padded, lengths), lengths)
+            rates = self._decode(self._encode(read, lengths), lengths)
             masks = [(np.ones(padded.shape, dtype=bool), rates)]
         gain, n_spikes = 0.0, 0.0
         for hidden, rates in masks:
@@ -733,3 +805,23 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         for step in (getattr(self, "observation_", None), getattr(self, "binner_", None)):
             if hasattr(step, "n_neurons_"):
                 check_declared(step, "the autoencoder's network", n_neurons_=spec.n_neurons)
+        synchrony = ("synchronous_groups_", "synchronous_min_spikes_", "synchronous_rate_")
+        held = [name for name in synchrony if hasattr(self, name)]
+        if held and len(held) < len(synchrony):
+            raise ValueError(f"S4Autoencoder holds {', '.join(held)} without "
+                             f"{', '.join(sorted(set(synchrony) - set(held)))}.")
+        if held:
+            groups = self.synchronous_groups_
+            check_declared(self, "its network", synchronous_groups_=(spec.n_neurons,),
+                           synchronous_rate_=(spec.n_neurons,))
+            n_groups = len(self.synchronous_min_spikes_)
+            if groups.dtype.kind != "i" or np.any((groups < -1) | (groups >= n_groups)):
+                raise ValueError(
+                    f"S4Autoencoder.synchronous_groups_ must hold -1 or group numbers below "
+                    f"{n_groups} (one per synchronous_min_spikes_), got "
+                    f"{np.unique(groups).tolist()}."
+                )
+            if not (np.all(self.synchronous_min_spikes_ >= 1)
+                    and np.all(self.synchronous_rate_ >= 0)):
+                raise ValueError("S4Autoencoder.synchronous_min_spikes_ must be positive "
+                                 "and synchronous_rate_ non-negative.")

@@ -40,6 +40,7 @@ from ._renewal import (
     fit_fluctuations,
     fit_renewal,
     log_likelihood,
+    synchrony_left_to_events,
 )
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._validation import (
@@ -542,7 +543,14 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
       expected count at the rate is solved bin by bin, over the distribution of ``d``
       the rate path implies, so shared rate fluctuations reach the counts with their size
       (the paper's spike-history GLM amplified them through a fitted rate gain, and its
-      summed history damped slow ones);
+      summed history damped slow ones). With shared fluctuations (``n_factors > 0``)
+      the spikes of synchronous events — in groups of neurons that fire together within
+      a bin far more often than one bin apart, as :class:`S4Autoencoder` ``synchrony``
+      describes — are set apart, and ``q`` is fitted on each neuron's other spikes,
+      driven at the rate less the events' mean count: an injected spike neither needs
+      the neuron recovered nor resets it (fitted on every spike, members of a group of
+      refractory neurons came out with ``q[0]`` 0.16-0.26 instead of 0, events after
+      their own spikes looking like quick recoveries);
     * **clock** (``recovery_clock``): the time since the last spike can be read on each
       neuron's own clock, which runs ``(r / r_mean) ** c`` times as fast at rate ``r``
       (``q`` interpolated between its columns; the state stays the bins since the last
@@ -584,10 +592,10 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
     accuracy from 1.0 to 0.50-0.63; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.5x and 1.7x on the benchmark's two data sets
-    (population-count KL 1.3x and 1.4-1.7x; on three more data sets of the library's own
-    simulator the worst statistic is 2.8-3.0x), the classifier from 0.94-1.0 to
-    0.63-0.72 (``docs/benchmarks.md``).
+    from up to 9.8x to within 1.4-1.8x on four data sets of the library's own simulator
+    and one of Elephant's (population-count KL 1.0-1.8x; with the synchronous events
+    left to it, as :class:`S4Autoencoder` ``synchrony`` describes), the classifier from
+    0.94-1.0 to 0.64-0.74 (``docs/benchmarks.md``).
 
     Parameters
     ----------
@@ -752,6 +760,11 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
                 f"RenewalObservation.fluctuation_additive_ has dtype "
                 f"{self.fluctuation_additive_.dtype}, not bool."
             )
+
+    def _synchrony_left_to_events(self, counts, valid):
+        # What S4Autoencoder(synchrony="observation") leaves to this model: the groups
+        # whose synchronous events it draws, as fit finds them on the same counts.
+        return synchrony_left_to_events(counts, valid, self.n_factors)
 
     @fit_context(prefer_skip_nested_validation=True)
     @restore_on_failure

@@ -87,7 +87,9 @@ _REGISTRY = {
     ),
     "ldns_sklearn.autoencoder.S4Autoencoder": _Saved(
         S4Autoencoder,
-        ("n_neurons_", "n_latents_", "model_", "observation_", "binner_", *_TRAINING_RECORD),
+        ("n_neurons_", "n_latents_", "model_", "observation_", "binner_",
+         "synchronous_groups_", "synchronous_min_spikes_", "synchronous_rate_",
+         *_TRAINING_RECORD),
         legacy=("network_", "_network_config"),
     ),
     "ldns_sklearn.diffusion.LatentDiffusion": _Saved(

@@ -629,9 +629,9 @@ def make_ldns_pipeline(
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
         CPU; their samples come within 0.7-1.6x of the real-vs-real floor on all nine
         sample statistics on the benchmark's Lorenz, rotation and reach data, within 1.5x on
-        refractory and balanced-network spiking, within 1.5x and 1.7x on the benchmark's two
-        data sets of gamma firing with injected synchrony (2.8-3.0x on three more
-        data sets of the library's own simulator; ``docs/benchmarks.md``).
+        refractory and balanced-network spiking, within 1.4-1.8x on gamma firing with
+        injected synchrony (four data sets of the library's own simulator and one of
+        Elephant's; ``docs/benchmarks.md``).
         ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
         batches of 512; denoiser 64 wide × 4 blocks, 1000 epochs at learning rate 1e-3) —
         for a GPU.

@@ -5,6 +5,7 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+import quantities as pq
 import torch
 from _sklearn_checks import expected_failures, tagged_as_2d
 from scipy.stats import poisson
@@ -16,8 +17,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from ldns_sklearn._backend.autoencoder import AutoencoderModel
 from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet, autoencoder_loss
 from ldns_sklearn._backend.device import make_generator, seeded
+from ldns_sklearn._synchrony import Synchrony, synchronous_spikes
 from ldns_sklearn.autoencoder import S4Autoencoder
-from ldns_sklearn.datasets import make_lorenz_spikes
+from ldns_sklearn.datasets import make_gamma_spikes, make_lorenz_spikes
 from ldns_sklearn.observation import PoissonObservation, RenewalObservation
 
 TINY = dict(
@@ -355,6 +357,64 @@ def test_observation_model_is_cloned_and_fitted_on_decoded_rates():
     counts, rates = ae.observation_.fitted_on_
     np.testing.assert_array_equal(counts, X)
     np.testing.assert_allclose(rates, ae.predict_rates(ae.transform(X)))
+
+
+def _synchronous_group(n_trials=120, seed=0):
+    """Regular neurons on shared latents, 8 of 16 joining events at 6 Hz."""
+    return make_gamma_spikes(n_trials=n_trials, n_neurons=16, n_bins=40, n_groups=1,
+                             group_size=8, synchrony_rate=6 * pq.Hz, latent_strength=1.0,
+                             return_spiketrains=False, random_state=seed)
+
+
+def test_synchronous_spikes_are_left_to_the_observation_model():
+    data = _synchronous_group()
+    ae = S4Autoencoder(**TINY).fit(data.counts)
+    assert np.flatnonzero(ae.synchronous_groups_ == 0).tolist() == sorted(data.groups[0])
+    spikes = synchronous_spikes(data.counts, Synchrony(ae.synchronous_groups_,
+                                                       ae.synchronous_min_spikes_))
+    assert spikes.sum() > 0
+    # The encoder reads the counts less their synchronous spikes ...
+    Z = ae.transform(data.counts)
+    np.testing.assert_array_equal(
+        Z, ae.model_.encode(data.counts - spikes, None, batch_size=4, device="cpu"))
+    assert not np.allclose(Z, ae.model_.encode(data.counts, None, batch_size=4, device="cpu"))
+    # ... the rates add their mean count (all trials are the observation model's sample
+    # here) ...
+    np.testing.assert_allclose(ae.synchronous_rate_, spikes.mean(axis=(0, 1)))
+    np.testing.assert_allclose(ae.predict_rates(Z) - ae.synchronous_rate_,
+                               ae.model_.decode(Z, None, batch_size=4, device="cpu"))
+    # ... and the observation model draws them as events of the group.
+    obs = ae.observation_
+    assert obs.fluctuation_additive_.any()
+    events = obs.fluctuation_loadings_[:, obs.fluctuation_additive_]
+    assert set(np.flatnonzero(events.max(axis=1) > 0)) == set(data.groups[0])
+
+
+def test_synchrony_latents_or_no_group_leave_every_spike_to_the_latents():
+    data = _synchronous_group()
+    kept = S4Autoencoder(**TINY, synchrony="latents").fit(data.counts)
+    assert np.all(kept.synchronous_groups_ == -1) and np.all(kept.synchronous_rate_ == 0)
+    poisson = S4Autoencoder(**TINY, observation="poisson").fit(data.counts)
+    assert np.all(poisson.synchronous_groups_ == -1)
+    # Where no group is found the two settings are one model.
+    X = _counts(n_trials=30, n_neurons=8)
+    Z = S4Autoencoder(**TINY).fit(X).transform(X)
+    assert np.array_equal(Z, S4Autoencoder(**TINY, synchrony="latents").fit(X).transform(X))
+
+
+def test_in_painting_ignores_unobserved_entries_of_a_synchronous_group():
+    """Whether a bin holds an event is judged on the observed members only."""
+    data = _synchronous_group()
+    ae = S4Autoencoder(**TINY).fit(data.counts)
+    observed_neurons = np.ones(16, dtype=bool)
+    observed_neurons[data.groups[0][:3]] = False
+    Z = ae.transform(data.counts, observed_bins=np.arange(40) < 30,
+                     observed_neurons=observed_neurons)
+    changed = data.counts.copy()
+    changed[:, 30:] = 3
+    changed[..., data.groups[0][:3]] = 1
+    assert np.array_equal(Z, ae.transform(changed, observed_bins=np.arange(40) < 30,
+                                          observed_neurons=observed_neurons))
 
 
 def test_neo_trials_are_binned_with_bin_size():

@@ -656,6 +656,44 @@ def test_an_autoencoder_saved_before_rate_calibration_decodes_as_it_did(lorenz, 
     np.testing.assert_array_equal(loaded.rate_gain_, np.ones(6))
 
 
+def _synchrony_keys(path):
+    with np.load(path, allow_pickle=False) as archive:
+        items = json.loads(str(archive[HEADER][()]))["estimator"]["state"]["items"]
+    return {name: items[name]["key"] for name in ("synchronous_groups_",
+                                                  "synchronous_min_spikes_",
+                                                  "synchronous_rate_")}
+
+
+@pytest.mark.parametrize(
+    "attribute, value, match",
+    [("synchronous_groups_", np.array([0, -1, -1, -1, -1, -1]), "group numbers below 0"),
+     ("synchronous_groups_", np.full(5, -1), r"has shape \(5,\)"),
+     ("synchronous_rate_", -np.ones(6), "non-negative")],
+)
+def test_tampered_synchronous_groups_are_refused(lorenz, tmp_path, attribute, value, match):
+    path = tmp_path / "model.npz"
+    save_model(S4Autoencoder(**TINY_AE, random_state=0).fit(lorenz.counts), path)
+    rewrite(path, **{_synchrony_keys(path)[attribute]: value})
+    _refused_quickly(path, match)
+
+
+def test_an_autoencoder_saved_before_synchronous_groups_decodes_as_it_did(lorenz, tmp_path):
+    ae = S4Autoencoder(**TINY_AE, random_state=0).fit(lorenz.counts)
+    assert np.all(ae.synchronous_groups_ == -1)  # Poisson counts of latents: no group
+    path = tmp_path / "model.npz"
+    save_model(ae, path)
+
+    def drop_synchrony(document):
+        for name in ("synchronous_groups_", "synchronous_min_spikes_", "synchronous_rate_"):
+            del document["estimator"]["state"]["items"][name]
+
+    rewrite(path, drop_synchrony)
+    loaded = load_model(path)
+    Z = ae.transform(lorenz.counts)
+    np.testing.assert_array_equal(loaded.transform(lorenz.counts), Z)
+    np.testing.assert_array_equal(loaded.predict_rates(Z), ae.predict_rates(Z))
+
+
 def test_any_failure_inside_a_tampered_file_is_one_clear_error(tmp_path, pipeline):
     path = tmp_path / "model.npz"
     save_model(pipeline, path)
