@@ -53,7 +53,7 @@ import numpy as np
 from scipy.special import gammainc, ndtri
 from scipy.stats import multivariate_normal
 
-from ._synchrony import Synchrony, find_synchrony, synchronous_spikes
+from ._synchrony import Synchrony, find_synchrony, lagged_covariances, synchronous_spikes
 from ._warnings import warn_user
 
 __all__ = [
@@ -664,21 +664,6 @@ def synchrony_left_to_events(counts, valid, n_factors) -> Synchrony:
     return Synchrony.none(counts.shape[-1])
 
 
-def _lagged_covariances(counts, valid, n_lags):
-    """``C[tau][i, j] = cov(x_i(t), x_j(t + tau))`` within trials, ``tau = 0..n_lags``."""
-    x = counts.astype(np.float64)
-    weights = valid[..., None]
-    mean = (x * weights).sum(axis=(0, 1)) / weights.sum()
-    centred = (x - mean) * weights
-    out = []
-    for tau in range(n_lags + 1):
-        left = centred[:, : x.shape[1] - tau].reshape(-1, x.shape[2])
-        right = centred[:, tau:].reshape(-1, x.shape[2])
-        pairs = (valid[:, : x.shape[1] - tau] & valid[:, tau:]).sum()
-        out.append(left.T @ right / max(pairs, 1))
-    return np.array(out)
-
-
 def _off_diagonal_factors(matrix, n_factors, n_iter=100):
     """``L`` with ``L @ L.T`` close to ``matrix`` off its diagonal (principal factors)."""
     matrix = (matrix + matrix.T) / 2.0
@@ -871,9 +856,9 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     n_neurons = counts.shape[-1]
     off = ~np.eye(n_neurons, dtype=bool)
     scale = np.outer(mean_rate, mean_rate)
-    real = _lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
+    real = lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
     simulated = [
-        _lagged_covariances(draw(fit, rates, rates_valid, rng), rates_valid, _FLUCTUATION_LAGS)
+        lagged_covariances(draw(fit, rates, rates_valid, rng), rates_valid, _FLUCTUATION_LAGS)
         for _ in range(2)
     ]
     baseline = (simulated[0] + simulated[1]) / 2.0
@@ -1055,7 +1040,7 @@ def _closest(fits, recorded, rates, valid, rng):
             drawn = draw(fit, rates, valid, np.random.default_rng(seed))
             divergences[index] += _histogram_kl(histogram, _population_histogram(drawn, valid))
             drawn_correlations = _off_diagonal_correlations(
-                _lagged_covariances(drawn, valid, 0)[0])
+                lagged_covariances(drawn, valid, 0)[0])
             correlation_errors[index] += np.sqrt(np.mean((drawn_correlations - correlations) ** 2))
     return int(np.argmin(divergences / max(divergences.min(), 1e-12)
                          + correlation_errors / max(correlation_errors.min(), 1e-12)))
@@ -1118,7 +1103,7 @@ def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_
     for _ in range(rounds):
         drawn = draw(fit, rates, valid, rng)
         gain = fit.gain * mean_rate / np.maximum(_mean_count(drawn, valid), 1e-12)
-        covariance = _lagged_covariances(drawn, valid, 0)[0]
+        covariance = lagged_covariances(drawn, valid, 0)[0]
         added = _along(directions, covariance * off - baseline)
         ratio = np.clip(missing / np.maximum(added, 1e-12 * np.abs(missing)), 0.25, 4.0)
         loadings = fit.loadings * np.sqrt(ratio)

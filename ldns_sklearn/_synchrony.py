@@ -29,7 +29,13 @@ from scipy.sparse.csgraph import connected_components
 
 from ._validation import PaddedTrials
 
-__all__ = ["Synchrony", "TrialsWithoutSynchrony", "find_synchrony", "synchronous_spikes"]
+__all__ = [
+    "Synchrony",
+    "TrialsWithoutSynchrony",
+    "find_synchrony",
+    "lagged_covariances",
+    "synchronous_spikes",
+]
 
 # A synchronous pair's lag-0 correlation exceeds the mean of its lag-1 ones by this much
 # more than the median pair's does, and by this many times the sampling noise of that
@@ -60,6 +66,21 @@ class Synchrony(NamedTuple):
         return len(self.min_spikes)
 
 
+def lagged_covariances(counts, valid, n_lags):
+    """``C[tau][i, j] = cov(x_i(t), x_j(t + tau))`` within trials, ``tau = 0..n_lags``."""
+    x = counts.astype(np.float64)
+    weights = valid[..., None]
+    mean = (x * weights).sum(axis=(0, 1)) / weights.sum()
+    centred = (x - mean) * weights
+    out = []
+    for tau in range(n_lags + 1):
+        left = centred[:, : x.shape[1] - tau].reshape(-1, x.shape[2])
+        right = centred[:, tau:].reshape(-1, x.shape[2])
+        pairs = (valid[:, : x.shape[1] - tau] & valid[:, tau:]).sum()
+        out.append(left.T @ right / max(pairs, 1))
+    return np.array(out)
+
+
 def find_synchrony(counts: np.ndarray, valid: np.ndarray) -> Synchrony:
     """The synchronous groups of padded ``counts`` ``(n_trials, n_bins, n_neurons)``
     (``valid`` ``(n_trials, n_bins)`` marks each trial's own bins).
@@ -77,17 +98,9 @@ def find_synchrony(counts: np.ndarray, valid: np.ndarray) -> Synchrony:
     n_neurons = counts.shape[-1]
     none = Synchrony.none(n_neurons)
     n_bins = int(valid.sum())
-    if n_neurons < _MIN_GROUP or counts.shape[1] < 2 or n_bins < 2:
+    if n_neurons < _MIN_GROUP or (valid[:, :-1] & valid[:, 1:]).sum() == 0:
         return none
-    x = np.where(valid[..., None], counts, 0).astype(np.float64)
-    mean = x.sum(axis=(0, 1)) / n_bins
-    centred = (x - mean) * valid[..., None]
-    lag0 = centred.reshape(-1, n_neurons).T @ centred.reshape(-1, n_neurons) / n_bins
-    pairs = (valid[:, :-1] & valid[:, 1:]).sum()
-    if pairs == 0:
-        return none
-    lag1 = (centred[:, :-1].reshape(-1, n_neurons).T @ centred[:, 1:].reshape(-1, n_neurons)
-            / pairs)
+    lag0, lag1 = lagged_covariances(counts, valid, 1)
     sd = np.sqrt(np.diag(lag0))
     scale = np.outer(sd, sd)
     excess = np.divide(lag0 - (lag1 + lag1.T) / 2.0, scale, out=np.zeros_like(scale),

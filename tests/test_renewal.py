@@ -277,18 +277,14 @@ def test_candidate_fluctuations_are_compared_on_the_same_draws():
     draws with the recording; they share their random numbers, so two equal candidates
     score equally and the first is kept, whatever the seed (on draws of their own, which
     one came closer was a coin toss)."""
-    from ldns_sklearn._renewal import (
-        _closest,
-        _lagged_covariances,
-        _off_diagonal_correlations,
-        _population_histogram,
-    )
+    from ldns_sklearn._renewal import _closest, _off_diagonal_correlations, _population_histogram
+    from ldns_sklearn._synchrony import lagged_covariances
 
     counts, rates = _synchronous(100, np.random.default_rng(0))
     fit = RenewalObservation(history=5, random_state=0).fit(counts, rates)._fitted()
     valid = np.ones(counts.shape[:2], dtype=bool)
     recorded = (_population_histogram(counts, valid),
-                _off_diagonal_correlations(_lagged_covariances(counts, valid, 0)[0]))
+                _off_diagonal_correlations(lagged_covariances(counts, valid, 0)[0]))
     chosen = [_closest([fit, fit], recorded, rates, valid, np.random.default_rng(seed))
               for seed in range(8)]
     assert chosen == [0] * 8
