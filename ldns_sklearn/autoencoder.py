@@ -95,7 +95,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Width of the S4 blocks. The defaults (64 wide, 2 blocks, 100 epochs, batches of 32)
         train on a CPU in minutes; their samples come within 0.7-1.6x of the real-vs-real
         floor on all nine sample statistics on the benchmark's Lorenz, rotation and reach data,
-        within 1.5x on refractory and balanced-network spiking, within 1.3-1.8x on gamma
+        within 1.5x on refractory and balanced-network spiking, within 1.3-1.9x on gamma
         firing with injected synchrony (four data sets of the library's own simulator
         and one of Elephant's; ``docs/benchmarks.md``);
         the paper's size is ``hidden_channels=256, n_blocks=4`` (a GPU; see
@@ -208,7 +208,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         blur it count it twice once the observation model adds events. Where no group is
         found (or the observation model draws no events) nothing changes. On the
         benchmark's gamma data with four groups it brought the worst of the nine
-        statistics from 2.8-3.0 to 1.3-1.8 times the real-vs-real floor on the three
+        statistics from 2.8-3.0 to 1.3-1.9 times the real-vs-real floor on the three
         data sets that missed (``docs/benchmarks.md``, "Synchronous events left to the
         observation model"). ``"latents"``: the latents learn every spike (the
         paper's model). :meth:`score` scores every spike while the rates predict the

@@ -592,8 +592,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` from up to 35x to within 1.5x
     of the real-vs-real floor (population-count KL 1.3-1.5x) and the classifier two-sample
     accuracy from 1.0 to 0.50-0.63; on regular (gamma) firing with injected synchrony
-    from up to 9.8x to within 1.3-1.8x on four data sets of the library's own simulator
-    and one of Elephant's (population-count KL 1.0-1.8x; with the synchronous events
+    from up to 9.8x to within 1.3-1.9x on four data sets of the library's own simulator
+    and one of Elephant's (population-count KL 1.0-1.9x; with the synchronous events
     left to it, as :class:`S4Autoencoder` ``synchrony`` describes), the classifier from
     0.94-1.0 to 0.61-0.74 (``docs/benchmarks.md``).
 

@@ -629,7 +629,7 @@ def make_ldns_pipeline(
         Model sizes. ``"cpu"``: the estimators' defaults, which train in minutes on a
         CPU; their samples come within 0.7-1.6x of the real-vs-real floor on all nine
         sample statistics on the benchmark's Lorenz, rotation and reach data, within 1.5x on
-        refractory and balanced-network spiking, within 1.3-1.8x on gamma firing with
+        refractory and balanced-network spiking, within 1.3-1.9x on gamma firing with
         injected synchrony (four data sets of the library's own simulator and one of
         Elephant's; ``docs/benchmarks.md``).
         ``"paper"``: the paper's Lorenz sizes (autoencoder 256 wide × 4 blocks, 200 epochs,
