@@ -200,7 +200,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Who carries synchronous events: groups of neurons that fire together within a
         bin far more often than one bin apart (coincidences injected into ongoing
         firing). ``"observation"``: where the observation model draws such events itself
-        (a :class:`RenewalObservation` with ``n_factors > 0``, the default), the groups
+        (a :class:`RenewalObservation` with ``n_factors > 0``, the default, on at least 8
+        neurons that each spike in its sample of training trials), the groups
         are found in the training counts (on the sample of trials the observation model
         is fitted on) and their synchronous spikes left to it: the latents learn the rest,
         and the decoded rates add each neuron's mean count of synchronous spikes
