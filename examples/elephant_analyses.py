@@ -15,8 +15,9 @@ neuron's real mean rate (what ignoring all structure gives):
 5. ``elephant.gpfa.GPFA`` fitted on the training trials: log-likelihood per trial and the
    spread of the extracted latent trajectories for each set.
 
-Needs the ``[elephant]`` extra. Costs: ``--smoke`` seconds; the default size about 6 minutes
-on 2 CPU cores (most of it fitting LDNS; what it printed is in ``docs/elephant.md``)::
+Needs the ``[elephant]`` extra. Costs: ``--smoke`` seconds; the default size about 7 minutes
+on 2 CPU cores with other work running (most of it fitting LDNS; what it printed is in
+``docs/elephant.md``)::
 
     python examples/elephant_analyses.py [--smoke]
 

@@ -178,11 +178,13 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         (``make_ldns_pipeline(preset="paper")`` does too).
     weight_decay : float, default=0.0
         AdamW weight decay (not applied to biases, norms and state-space parameters).
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default=False
         Hold out ``validation_fraction`` of the trials, stop when their denoising loss has
         not improved for ``n_iter_no_change`` epochs and keep the best epoch's weights.
+        ``"auto"`` does so when at least 20 trials are held out, as the autoencoder's
+        default does (not measured for the denoiser, whose defaults train all epochs).
     validation_fraction : float, default=0.1
-        Fraction of trials held out when ``early_stopping`` is True.
+        Fraction of trials held out when early stopping is on.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     warm_start : bool, default=False
@@ -524,7 +526,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             mask,
             trial,
             series,
-            self._training_config(ema_decay=self.ema_decay, max_loss=DIVERGED_LOSS),
+            self._training_config(len(z), ema_decay=self.ema_decay, max_loss=DIVERGED_LOSS),
             device=self.device,
             seed=train_seed,
             condition_dropout=self.condition_dropout,

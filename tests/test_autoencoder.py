@@ -302,6 +302,19 @@ def test_early_stopping_keeps_the_best_epoch():
         S4Autoencoder(**TINY, early_stopping=True, validation_fraction=0.01).fit(X)
 
 
+def test_automatic_early_stopping_holds_out_trials_only_where_there_are_enough():
+    # "auto" holds out trials once at least 20 would be held out: 200 at the default 0.1.
+    few, enough = _counts(n_trials=199, n_bins=8), _counts(n_trials=200, n_bins=8)
+    assert S4Autoencoder(**TINY).early_stopping == "auto"
+    assert all("val_loss" not in h for h in S4Autoencoder(**TINY).fit(few).history_)
+    assert all("val_loss" in h for h in S4Autoencoder(**TINY).fit(enough).history_)
+    # A larger fraction reaches 20 held-out trials sooner; False never holds any out.
+    wider = S4Autoencoder(**TINY, validation_fraction=0.2).fit(few)
+    assert "val_loss" in wider.history_[0]
+    never = S4Autoencoder(**TINY, early_stopping=False).fit(enough)
+    assert "val_loss" not in never.history_[0]
+
+
 @pytest.mark.parametrize("ragged", [False, True])
 def test_rates_are_calibrated_to_each_neurons_spike_count(ragged):
     X = _counts(n_trials=12, n_bins=16)

@@ -9,7 +9,8 @@ def plot_training_history(estimator, ax=None):
     """Training (and validation) loss per epoch of a fitted estimator's ``history_``.
 
     The y-axis names the estimator's loss. A validation curve is drawn when the estimator
-    held out trials (``early_stopping=True``); otherwise the axes say so, rather than
+    held out trials (early stopping: ``S4Autoencoder``'s default from 200 trials, or
+    ``early_stopping=True``); otherwise the axes say so, rather than
     leaving the reader to wonder.
 
     Parameters
