@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import math
 import os
 from numbers import Integral, Real
 from typing import ClassVar
 
 from ._backend.device import torch_threads
-from ._backend.training import TrainingConfig
+from ._backend.training import TrainingConfig, validation_size
 from ._sklearn_compat import Interval, StrOptions
 
 # Constraints of the optimisation parameters every torch-trained estimator exposes.
@@ -266,7 +265,7 @@ class TorchTrainedMixin(TrialInputMixin):
     def _stops_early(self, n_trials: int) -> bool:
         """Whether a fit on ``n_trials`` trials holds some out for early stopping."""
         if self.early_stopping == "auto":
-            return math.floor(self.validation_fraction * n_trials) >= MIN_VALIDATION_TRIALS
+            return validation_size(self.validation_fraction, n_trials) >= MIN_VALIDATION_TRIALS
         return self.early_stopping
 
     def _training_config(

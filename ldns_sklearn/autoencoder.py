@@ -123,8 +123,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         collapsed: 0.087 bits/spike against 0.222 with these penalties at 100 epochs
         (Elephant's gamma neurons 0.389 against 0.540, integrate-and-fire 0.246 against
         0.251, balanced network 0.140 against 0.143, reaches 0.253 against 0.258, Lorenz
-        0.942 against 0.943; the gamma scores with the latents carrying the synchronous events, as
-        ``synchrony="latents"`` does; ``benchmarks/bench_fidelity.py``,
+        0.942 against 0.943; the gamma scores with the latents carrying the synchronous
+        events, as ``synchrony="latents"`` does; ``benchmarks/bench_fidelity.py``,
         ``docs/benchmarks.md``). The penalties
         compete with the Poisson likelihood, which is small per entry where rates are
         low, so what they do depends on the data; compare candidates by :meth:`score`.

@@ -186,6 +186,10 @@ def test_ema_none_and_early_stopping():
     assert np.isfinite(tiny(ema_decay=None).fit(Z).score(Z))
     model = tiny(early_stopping=True, validation_fraction=0.25, max_epochs=3).fit(Z)
     assert "val_loss" in model.history_[0] and model.best_epoch_ is not None
+    # "auto" holds out trials only where at least 20 would be held out.
+    assert "val_loss" not in tiny(early_stopping="auto").fit(Z).history_[0]
+    auto = tiny(early_stopping="auto", validation_fraction=0.9).fit(Z)  # 21 of 24
+    assert "val_loss" in auto.history_[0]
 
 
 def test_scaling_is_stored_and_clipping_is_reported():

@@ -101,6 +101,11 @@ class TrainingResult:
     best_epoch: int | None = None
 
 
+def validation_size(fraction: float, n_samples: int) -> int:
+    """Trials held out for validation: ``fraction`` of ``n_samples``, rounded down."""
+    return math.floor(fraction * n_samples)
+
+
 def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
     for parameter in model.parameters():
@@ -275,7 +280,7 @@ def train(
     if parallel is not None:
         parallel.share_generator(generator)
     n_samples = len(data[0])
-    n_val = math.floor(config.validation_fraction * n_samples)
+    n_val = validation_size(config.validation_fraction, n_samples)
     if config.validation_fraction > 0 and (n_val < 1 or n_val >= n_samples):
         raise ValueError(
             f"validation_fraction={config.validation_fraction} leaves no training or no "
