@@ -616,13 +616,14 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         expected spikes at the bin's rate (``c = 1``), or, with ``"auto"``, per neuron
         the likeliest of ``c`` = 0, 0.5 and 1 (the recovery is fitted three times: this
         model's fit and calibration took 1.4-2.2 times as long on the benchmark data, a
-        whole pipeline's fit on the gamma data 1.1 times).
+        whole pipeline's fit 1.1 times on the gamma data, 1.0-1.7 times on the realistic
+        kinds in later runs, one thread, beside other jobs).
         Given the true rates of regular (gamma) firing, ``"auto"`` brought the mean and
         the standard deviation of the intervals from 1.5x and 1.4x the real-vs-real floor
         to 1.2x and 1.3x; from the rates of fitted pipelines it brought the mean interval
-        on five gamma data sets from 1.10-1.67x to 0.93-1.47x but the population-count
-        KL up on four of them, one out of its 2x goal (``docs/benchmarks.md``), hence
-        the default.
+        on five gamma data sets from 1.10-1.67x to 0.93-1.47x (three draws each) but the
+        population-count KL up on four of them, one out of its 2x goal
+        (``docs/benchmarks.md``), hence the default.
     random_state : int, RandomState instance or None, default=None
         Seeds the draws that fit the shared fluctuations (an :class:`S4Autoencoder`
         seeds it from its own ``random_state``).
