@@ -623,7 +623,9 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         to 1.2x and 1.3x; from the rates of fitted pipelines it brought the mean interval
         on five gamma data sets from 1.10-1.67x to 0.93-1.47x (three draws each) but the
         population-count KL up on four of them, one out of its 2x goal
-        (``docs/benchmarks.md``), hence the default.
+        (``docs/benchmarks.md``), hence the default. (Measured before the recovered
+        state's column was fitted, which brought the default's mean interval on the five
+        to 0.92-1.36x.)
     random_state : int, RandomState instance or None, default=None
         Seeds the draws that fit the shared fluctuations (an :class:`S4Autoencoder`
         seeds it from its own ``random_state``).
