@@ -205,9 +205,13 @@ def _gamma_renewal(rates, shape, rng):
     return counts
 
 
+def _intervals(counts):
+    return np.concatenate([np.diff(np.flatnonzero(train)) for trial in counts
+                           for train in trial.T])
+
+
 def _interval_cv(counts):
-    intervals = np.concatenate([np.diff(np.flatnonzero(train)) for trial in counts
-                                for train in trial.T])
+    intervals = _intervals(counts)
     return intervals.std() / intervals.mean()
 
 
@@ -383,38 +387,17 @@ def test_trial_spread_restores_variability_from_trial_to_trial_that_the_rates_la
     assert drawn.mean() == pytest.approx(counts.mean(), rel=0.03)
 
 
-def _gamma_counts(n_trials, n_bins, n_neurons, rate, shape, rng, warm_up=200):
-    """Counts of stationary gamma renewal trains (``shape``; ``rate`` spikes per bin),
-    started ``warm_up`` bins before each trial so that the trial opens mid-interval."""
-    n_intervals = int(2 * (n_bins + warm_up) * rate) + 20
-    intervals = rng.gamma(shape, 1 / (shape * rate), (n_trials, n_neurons, n_intervals))
-    times = np.cumsum(intervals, axis=-1) - warm_up
-    trial, neuron, k = np.nonzero((times >= 0) & (times < n_bins))
-    counts = np.zeros((n_trials, n_bins, n_neurons), dtype=np.int64)
-    np.add.at(counts, (trial, times[trial, neuron, k].astype(np.int64), neuron), 1)
-    return counts
-
-
-def _mean_interval(counts):
-    trial, bin_, neuron = np.nonzero(counts > 0)
-    order = np.lexsort((bin_, neuron, trial))
-    trial, bin_, neuron = trial[order], bin_[order], neuron[order]
-    same = (trial[1:] == trial[:-1]) & (neuron[1:] == neuron[:-1])
-    return np.diff(bin_)[same].mean()
-
-
 def test_recovery_reaches_the_recovered_state_without_a_cliff():
     # A gamma neuron's hazard rises towards its plateau. Fitted with the recovered column
     # held at 1, the recovery rose to about 2 in the last fitted column and fell to 1
     # after it (a neuron silent past its history fired at half the rate); every column
     # fitted and divided by the recovered one, it ends near 1.
-    rng = np.random.default_rng(0)
-    counts = _gamma_counts(300, 100, 6, rate=0.075, shape=4.0, rng=rng)
-    rates = np.full(counts.shape, counts.mean())
+    rates = np.full((300, 100, 6), 0.075)
+    counts = _gamma_renewal(rates, 4.0, np.random.default_rng(0))
     obs = RenewalObservation(n_factors=0, random_state=0).fit(counts, rates)
     assert np.all(obs.recovery_[:, -1] == 1.0)
     last_fitted = np.median(obs.recovery_[:, -2])
     assert 0.6 < last_fitted < 1.3
     # The mean interval of 11,000 drawn ones is known to about 0.5 %.
     drawn = obs.sample(rates, random_state=1)
-    assert _mean_interval(drawn) == pytest.approx(_mean_interval(counts), rel=0.02)
+    assert _intervals(drawn).mean() == pytest.approx(_intervals(counts).mean(), rel=0.02)
