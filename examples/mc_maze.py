@@ -20,9 +20,9 @@ then run::
 
 Sizes (``--size``): ``cpu`` (the default) fits the estimators' default networks with fewer
 epochs (autoencoder 40, diffusion 80) on all 182 units and the train and val trials:
-about 12 minutes on one CPU thread (load 32 s, fit 11.5 min, sample 11 s; measured on a
-stand-in file of the real size before the autoencoder stopped early by default,
-``docs/using_your_own_recordings.md``); ``paper`` the
+about 17 minutes on the default single CPU thread with another CPU-bound process on the
+machine (load 21 s, fit 15.3 min, sample 23 s; measured on a stand-in file of the real
+size, ``docs/using_your_own_recordings.md``); ``paper`` the
 paper's sizes (a GPU). Each step prints how long it took. The test suite runs this script
 at ``--size smoke`` on a tiny file of the real layout that it writes itself.
 """
