@@ -580,11 +580,15 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     * **trial spread**: rates decoded by an autoencoder are posterior means, which pull
       each trial towards the average, so the counts drawn from them can vary less from
       trial to trial than the recorded ones (too low a Fano factor for neurons the latents
-      drive strongly). Where a neuron's recorded variance over trials of its mean count
-      exceeds that of the draws by more than twice the noise of the comparison, each
-      trial's rates of that neuron are multiplied by a log-normal factor of mean 1 whose
-      spread makes up the difference (``trial_spread_``, 0 elsewhere). The factor acts on
-      the rate, before the drive is solved, so it reaches the counts whole.
+      drive strongly). Each neuron's variance over trials of its mean count is compared
+      between the recordings and the draws. A neuron whose shortfall exceeds twice the
+      noise of the comparison keeps it; below that, it gets its estimate pooled over
+      neurons (a random-effects mean, each neuron pulled towards it by its noise), since
+      a shortfall of a few per cent that most neurons share is too small to tell from
+      noise one neuron at a time. Each trial's rates of a neuron are multiplied by a
+      log-normal factor of mean 1 whose spread makes up its shortfall (``trial_spread_``;
+      0 where there is none). The factor acts on the rate, before the drive is solved, so
+      it reaches the counts whole.
 
     On Poisson data ``q`` stays near 1, ``beta`` near 1 and no factor is kept: the
     counts are Poisson. On refractory integrate-and-fire and balanced-network spiking it

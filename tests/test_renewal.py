@@ -387,6 +387,25 @@ def test_trial_spread_restores_variability_from_trial_to_trial_that_the_rates_la
     assert drawn.mean() == pytest.approx(counts.mean(), rel=0.03)
 
 
+@pytest.mark.parametrize("spread", [0.1, 0.0])
+def test_trial_spread_pools_a_shortfall_that_every_neuron_shares(spread):
+    # Every neuron's rates vary from trial to trial by the same small factor (variance
+    # 0.01, a tenth of the Poisson variance of a trial's count of about 10): from 300
+    # trials one neuron's excess variance is known to about 8 % of it, so few neurons
+    # pass the test of their own, while the mean over 32 is known to about 1.5 %.
+    rng = np.random.default_rng(0)
+    rates = _rates(n_trials=300, n_bins=50, n_neurons=32, mean=0.2)
+    factors = np.exp(spread * rng.standard_normal((300, 32)) - spread**2 / 2)
+    counts = rng.poisson(rates * factors[:, None, :])
+    obs = RenewalObservation(history=4, n_factors=0, random_state=0).fit(counts, rates)
+    if spread:
+        # The pooled variance is known to about 0.0015 (its share of the mean over 32).
+        assert np.mean(obs.trial_spread_**2) == pytest.approx(spread**2, abs=0.005)
+        assert np.sum(obs.trial_spread_ > 0) >= 28
+    else:
+        assert np.mean(obs.trial_spread_**2) < 0.005
+
+
 def test_recovery_reaches_the_recovered_state_without_a_cliff():
     # A gamma neuron's hazard rises towards its plateau. Fitted with the recovered column
     # held at 1, the recovery rose to about 2 in the last fitted column and fell to 1
