@@ -2,8 +2,9 @@
 Quickstart: fit LDNS on the synthetic Lorenz data set and see what it learned
 =============================================================================
 
-Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 8 minutes on
-2 CPU cores, idle or with other work running; what it printed is in ``docs/benchmarks.md``)::
+Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 9 minutes on
+2 CPU cores, idle or with other work running; what it printed and how long it took is in
+``docs/benchmarks.md``)::
 
     python examples/quickstart.py            # the default size
     python examples/quickstart.py --quick    # 300 smaller trials: under 2 minutes, and it learns
@@ -45,7 +46,7 @@ from ldns_sklearn.metrics import DISCREPANCIES, compare_spike_statistics
 SIZES = {
     # n_trials, n_neurons, n_bins, autoencoder, diffusion (the estimators' defaults)
     "default": dict(n_trials=600, n_neurons=64, n_bins=128, ae={}, dm={},
-                    cost="about 8 minutes on 2 CPU cores, idle or with other work running"),
+                    cost="about 9 minutes on 2 CPU cores, idle or with other work running"),
     # Between the two: learns the Lorenz latents and generates usable samples in a few
     # minutes (what it printed is in docs/benchmarks.md).
     "quick": dict(n_trials=300, n_neurons=32, n_bins=64, ae=dict(max_epochs=60),

@@ -1,6 +1,7 @@
 """The example scripts still run (at their smoke size) and report what they promise."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ def test_quickstart_runs_and_saves_its_figure(tmp_path, capsys):
     assert "bits/spike" in printed and "real vs real" in printed
     # What to expect is said before the long part (the default size says its minutes).
     assert printed.index("expect seconds") < printed.index("fitted in")
-    assert "about 8 minutes" in _load("quickstart").SIZES["default"]["cost"]
+    assert re.search(r"about \d+ minutes", _load("quickstart").SIZES["default"]["cost"])
     assert (tmp_path / "quickstart.png").stat().st_size > 10_000
     assert set(report["table"]) == {"LDNS samples", "Poisson, true rates", "real vs real"}
     assert all(np.isfinite(v) for v in report["table"]["real vs real"].values())
