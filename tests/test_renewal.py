@@ -390,9 +390,10 @@ def test_trial_spread_restores_variability_from_trial_to_trial_that_the_rates_la
 @pytest.mark.parametrize("spread", [0.1, 0.0])
 def test_trial_spread_pools_a_shortfall_that_every_neuron_shares(spread):
     # Every neuron's rates vary from trial to trial by the same small factor (variance
-    # 0.01, a tenth of the Poisson variance of a trial's count of about 10): from 300
-    # trials one neuron's excess variance is known to about 8 % of it, so few neurons
-    # pass the test of their own, while the mean over 32 is known to about 1.5 %.
+    # 0.01: it adds a tenth to the Poisson variance of a trial's count of about 10).
+    # From 300 trials one neuron's variance over trials is known to about 8 %, as much
+    # as the excess, so few neurons pass the test of their own (the code before kept 1-3
+    # of 32); the mean excess over 32 neurons is known to about 1.5 % of the variance.
     rng = np.random.default_rng(0)
     rates = _rates(n_trials=300, n_bins=50, n_neurons=32, mean=0.2)
     factors = np.exp(spread * rng.standard_normal((300, 32)) - spread**2 / 2)
