@@ -25,7 +25,7 @@ real trials reads the requested velocity from generated ones
 score on real trials, for several guidance scales. The in-painted halves are compared with
 the true rates of those reaches, next to trials generated without the recording::
 
-    python examples/conditional_reaches.py            # about 12 minutes on a busy 2-core machine
+    python examples/conditional_reaches.py            # about 16 minutes on a busy 2-core machine
     python examples/conditional_reaches.py --smoke    # seconds; checks the script runs
 
 A figure (rasters of a real and a generated reach to the unseen target and of an
