@@ -1053,7 +1053,8 @@ def _pooled_shortfall(shortfall, noise):
     1e-4 on the gamma data and removed the few large shortfalls along with the noise."""
     usable = np.isfinite(shortfall) & (noise > 0)
     if usable.sum() < 2:
-        return np.where(usable, shortfall, 0.0)
+        # Nothing to pool over: a lone neuron's shortfall is left to its own test.
+        return np.zeros_like(shortfall)
     variance = np.where(usable, noise, 1.0) ** 2
     weight = np.where(usable, 1.0 / variance, 0.0)
     values = np.where(usable, shortfall, 0.0)
