@@ -20,8 +20,8 @@ then run::
 
 Sizes (``--size``): ``cpu`` (the default) fits the estimators' default networks with fewer
 epochs (autoencoder 40, diffusion 80) on all 182 units and the train and val trials:
-about 17 minutes on the default single CPU thread with another CPU-bound process on the
-machine (load 21 s, fit 15.3 min, sample 23 s; measured on a stand-in file of the real
+about 21 minutes on the default single CPU thread with another CPU-bound process on the
+machine (load 23 s, fit 18.0 min, sample 35 s; measured on a stand-in file of the real
 size, ``docs/using_your_own_recordings.md``); ``paper`` the
 paper's sizes (a GPU). Each step prints how long it took. The test suite runs this script
 at ``--size smoke`` on a tiny file of the real layout that it writes itself.

@@ -2,12 +2,12 @@
 Quickstart: fit LDNS on the synthetic Lorenz data set and see what it learned
 =============================================================================
 
-Runs on a laptop CPU in a few minutes with the estimators' default sizes (about 9 minutes on
-2 CPU cores, idle or with other work running; what it printed and how long it took is in
+Runs on a laptop CPU in minutes with the estimators' default sizes (about 16 minutes on 2
+CPU cores with other work running; what it printed and how long it took is in
 ``docs/benchmarks.md``)::
 
     python examples/quickstart.py            # the default size
-    python examples/quickstart.py --quick    # 300 smaller trials: under 2 minutes, and it learns
+    python examples/quickstart.py --quick    # 300 smaller trials: about 2 minutes, and it learns
     python examples/quickstart.py --smoke    # seconds; checks the script still runs
 
 It prints
@@ -46,12 +46,12 @@ from ldns_sklearn.metrics import DISCREPANCIES, compare_spike_statistics
 SIZES = {
     # n_trials, n_neurons, n_bins, autoencoder, diffusion (the estimators' defaults)
     "default": dict(n_trials=600, n_neurons=64, n_bins=128, ae={}, dm={},
-                    cost="about 9 minutes on 2 CPU cores, idle or with other work running"),
+                    cost="about 16 minutes on 2 CPU cores with other work running"),
     # Between the two: learns the Lorenz latents and generates usable samples in a few
     # minutes (what it printed is in docs/benchmarks.md).
     "quick": dict(n_trials=300, n_neurons=32, n_bins=64, ae=dict(max_epochs=60),
                   dm=dict(max_epochs=120),
-                  cost="under 2 minutes on 2 CPU cores, idle or with other work running"),
+                  cost="about 2 minutes on 2 CPU cores with other work running"),
     "smoke": dict(cost="seconds",
         n_trials=40, n_neurons=8, n_bins=32,
         ae=dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=16),
@@ -170,7 +170,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().partition("\n")[0])
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="300 trials of 32 neurons: under 2 minutes, and it learns")
+                      help="300 trials of 32 neurons: about 2 minutes, and it learns")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds")
     # Beside this script; sphinx-gallery runs it without __file__, from the examples folder.
     here = Path(__file__).parent if "__file__" in globals() else Path.cwd()
