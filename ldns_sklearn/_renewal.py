@@ -664,8 +664,11 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
 
 
 def _fits_factors(n_factors, mean_count):
-    """Whether shared fluctuations are fitted for neurons of these mean counts."""
-    return bool(n_factors) and len(mean_count) >= _MIN_FACTOR_NEURONS and np.all(mean_count > 0)
+    """Whether shared fluctuations are fitted for neurons of these mean counts: enough of
+    them fire. A silent neuron takes no part (it shares no covariance), but does not stop
+    the others' fluctuations, as it did when one unit without spikes in the training
+    trials, common in recordings, switched them off for the whole population."""
+    return bool(n_factors) and np.count_nonzero(mean_count > 0) >= _MIN_FACTOR_NEURONS
 
 
 def synchrony_left_to_events(counts, valid, n_factors) -> Synchrony:
@@ -871,7 +874,10 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     stands out of the noise and varies from bin to bin); its gains are refitted after."""
     n_neurons = counts.shape[-1]
     off = ~np.eye(n_neurons, dtype=bool)
-    scale = np.outer(mean_rate, mean_rate)
+    # Covariances relative to the mean counts; a silent neuron's are 0 in the recordings,
+    # so its row of the excess stays 0 (not 0 / 0) and it loads on no factor.
+    firing = np.where(mean_rate > 0, mean_rate, 1.0)
+    scale = np.outer(firing, firing)
     real = lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
     simulated = [
         lagged_covariances(draw(fit, rates, rates_valid, rng), rates_valid, _FLUCTUATION_LAGS)

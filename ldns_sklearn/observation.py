@@ -571,7 +571,8 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
       renewal process (injected coincidences, which need no recovered neuron and do not
       reset it). Factors are fitted to the cross-covariance (lags 0-3) that draws
       without them miss, kept only where that stands out of sampling noise and changes
-      from bin to bin, and scaled until draws reproduce it; event groups are the varimax
+      from bin to bin, and scaled until draws reproduce it (a neuron without a spike in
+      the training trials takes no part); event groups are the varimax
       rotation of those factors (each loads on few neurons). The kind, the shape and,
       for a two-state factor, its orientation and how often it is on are chosen among
       candidates: the one whose draws give the population-count distribution and the

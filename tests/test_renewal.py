@@ -105,6 +105,24 @@ def test_shared_fluctuations_reproduce_synchrony_the_rates_miss():
     assert obs.sample(rates, random_state=3).mean() == pytest.approx(counts.mean(), rel=0.05)
 
 
+def test_a_silent_neuron_leaves_the_others_shared_fluctuations():
+    """A unit without a spike in the training trials (common in recordings) used to switch
+    the shared fluctuations off for every neuron: its covariances relative to its mean
+    count were 0 / 0."""
+    rng = np.random.default_rng(0)
+    counts, rates = _synchronous(300, rng)
+    counts = np.concatenate([counts, np.zeros((*counts.shape[:2], 1), dtype=counts.dtype)],
+                            axis=-1)
+    rates = np.concatenate([rates, np.full((*rates.shape[:2], 1), 1e-4)], axis=-1)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    assert obs.fluctuation_loadings_.shape[1] >= 1
+    assert np.all(obs.fluctuation_loadings_[-1] == 0)
+    drawn = obs.sample(rates, random_state=1)
+    assert _within_group_correlation(drawn[..., :-1]) == pytest.approx(
+        _within_group_correlation(counts[..., :-1]), rel=0.3)
+    assert drawn[..., -1].sum() == 0
+
+
 def test_synchronous_events_are_drawn_as_sparse_events_that_add_spikes():
     """Events in 2 % of bins: the factor is two-state and sparse, "on" for the group (not
     a rarer silence of it), and the population count's tail comes back."""
