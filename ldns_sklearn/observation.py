@@ -603,7 +603,11 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     describes), on four data sets of the library's own simulator and one of Elephant's,
     every statistic but the population-count KL (0.9-1.75x) comes within 1.5x, save one
     set's mean rate (1.63x, where a sample of its own training trials scores 1.42x), at
-    0.55-0.68 (``docs/benchmarks.md``, "Trial spread pooled over neurons").
+    0.55-0.68 (``docs/benchmarks.md``, "Trial spread pooled over neurons"). Synchrony
+    that every pair of a population shares weakly (a balanced network simulated with
+    Brian2, mean pairwise correlation about 0.01) is not found yet: no factor stands out
+    of the sampling noise of the neurons that fire least (population-count KL 29x; "Data
+    from a third-party simulator").
 
     Parameters
     ----------
