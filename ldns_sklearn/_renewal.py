@@ -665,9 +665,8 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
 
 def _fits_factors(n_factors, mean_count):
     """Whether shared fluctuations are fitted for neurons of these mean counts: enough of
-    them fire. A silent neuron takes no part (it shares no covariance), but does not stop
-    the others' fluctuations, as it did when one unit without spikes in the training
-    trials, common in recordings, switched them off for the whole population."""
+    them fire. A silent neuron (common in recordings) shares no covariance and takes no
+    part; it does not stop the others' fluctuations."""
     return bool(n_factors) and np.count_nonzero(mean_count > 0) >= _MIN_FACTOR_NEURONS
 
 
