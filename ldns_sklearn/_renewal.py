@@ -873,10 +873,15 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     stands out of the noise and varies from bin to bin); its gains are refitted after."""
     n_neurons = counts.shape[-1]
     off = ~np.eye(n_neurons, dtype=bool)
-    # Covariances relative to the mean counts; a silent neuron's are 0 in the recordings,
-    # so its row of the excess stays 0 (not 0 / 0) and it loads on no factor.
-    firing = np.where(mean_rate > 0, mean_rate, 1.0)
-    scale = np.outer(firing, firing)
+    # Covariances in units of their sampling noise, which for counts near Poisson grows as
+    # sqrt(r_i r_j): so scaled, every pair weighs alike in the test of a factor against
+    # noise. Scaled by r_i r_j (relative covariances, as before), the noise of the neurons
+    # that fire least swamped the test: a balanced network's weak synchrony shared by all
+    # 64 neurons (correlation 0.012) cleared it only among neurons of 1,000 training
+    # spikes or more. A silent neuron's covariances are 0 in the recordings, so its row of
+    # the excess stays 0 (not 0 / 0) and it loads on no factor.
+    root = np.sqrt(np.where(mean_rate > 0, mean_rate, 1.0))
+    scale = np.outer(root, root)
     real = lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
     simulated = [
         lagged_covariances(draw(fit, rates, rates_valid, rng), rates_valid, _FLUCTUATION_LAGS)
@@ -902,6 +907,8 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     fast = np.abs(acf1) <= _MAX_FACTOR_ACF
     if not fast.any():
         return fit
+    # A factor ``w`` of the scaled covariances is ``w / sqrt(r)`` on the rates (a
+    # multiplier's covariance is r_i r_j L_i L_j) and ``sqrt(r) w`` in counts (events').
     directions, loadings = directions[:, fast], loadings[:, keep][:, fast]
     acf1, acf2, acf_noise = acf1[fast], acf2[fast], acf_noise[fast]
     missing = _along(directions, (real - baseline)[0] * off)
@@ -916,7 +923,8 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
                                 target, rounds), directions_, missing_)
 
     gaussian = scaled(
-        (fit._replace(loadings=loadings, ar=_factor_ar(acf1, acf2, acf_noise, 0.0),
+        (fit._replace(loadings=loadings / root[:, None],
+                      ar=_factor_ar(acf1, acf2, acf_noise, 0.0),
                       sparsity=np.zeros(n_kept), additive=np.zeros(n_kept, dtype=bool)),
          directions, missing),
         _CALIBRATION_ROUNDS,
@@ -957,7 +965,8 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     n_groups = oriented.shape[1]
 
     def events(probability):
-        return scaled((fit._replace(loadings=_participation(oriented, group_missing, probability),
+        return scaled((fit._replace(loadings=_participation(oriented, group_missing, probability,
+                                                            root),
                                     ar=_factor_ar(group_acf1, group_acf2, group_noise,
                                                   probability),
                                     sparsity=np.full(n_groups, probability),
@@ -1189,15 +1198,17 @@ def _members(directions):
     return directions >= _MEMBER_SHARE * directions.max(axis=0)
 
 
-def _participation(directions, missing, probability):
-    """Participations ``c * u+`` of events in a fraction ``probability`` of bins whose
+def _participation(directions, missing, probability, count_scale):
+    """Participations ``c * s+`` of events in a fraction ``probability`` of bins whose
     added covariance along each direction ``u`` (off the diagonal) is ``missing``:
-    ``p (1 - p) c**2 ((u . u+)**2 - sum(u**2 u+**2))``, at most 1; ``u+`` is ``u`` where
-    it is at least ``_MEMBER_SHARE`` of its largest entry, else 0."""
+    ``p (1 - p) c**2 ((u . s+)**2 - sum(u**2 s+**2))``, at most 1. ``u`` is a factor of
+    covariances scaled by ``count_scale`` (per neuron), ``s+`` its shape in counts,
+    ``count_scale * u`` where ``u`` is at least ``_MEMBER_SHARE`` of its largest entry,
+    else 0."""
     # Only clear members take part: the positive parts of the loadings' sampling noise on
     # every other neuron, small one by one, add up to more covariance of the population
     # count than the group itself makes.
-    positive = np.where(_members(directions), directions, 0.0)
+    positive = np.where(_members(directions), directions * count_scale[:, None], 0.0)
     cross = (directions * positive).sum(axis=0) ** 2 - (directions**2 * positive**2).sum(axis=0)
     variance = probability * (1.0 - probability) * np.maximum(cross, 1e-12)
     return np.clip(np.sqrt(np.maximum(missing, 0.0) / variance) * positive, 0.0, 1.0)
