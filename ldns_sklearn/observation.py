@@ -597,17 +597,17 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` up to 35x from the
     real-vs-real floor and a classifier told them from recordings (two-sample accuracy
     1.0), the default pipeline with this model comes within 1.5x of the floor
-    (population-count KL 1.20-1.28x) at a two-sample accuracy of 0.55-0.59. On regular
+    (population-count KL 1.10-1.20x) at a two-sample accuracy of 0.55. On regular
     (gamma) firing with injected synchrony (up to 9.8x and 0.94-1.0 with Poisson draws;
     the synchronous events left to this model, as :class:`S4Autoencoder` ``synchrony``
     describes), on four data sets of the library's own simulator and one of Elephant's,
-    every statistic but the population-count KL (0.9-1.75x) comes within 1.5x, save one
-    set's mean rate (1.63x, where a sample of its own training trials scores 1.42x), at
-    0.55-0.68 (``docs/benchmarks.md``, "Trial spread pooled over neurons"). Synchrony
-    that every pair of a population shares weakly (a balanced network simulated with
-    Brian2, mean pairwise correlation about 0.01) is not found yet: no factor stands out
-    of the sampling noise of the neurons that fire least (population-count KL 29x; "Data
-    from a third-party simulator").
+    every statistic but the population-count KL (0.96-1.77x) comes within 1.5x, save one
+    set's mean rate (1.56x, where a sample of its own training trials scores 1.42x), at
+    0.56-0.64 (``docs/benchmarks.md``, "Shared fluctuations tested in units of their
+    Poisson noise"). Synchrony that every pair of a population shares weakly (a balanced
+    network simulated with Brian2, mean pairwise correlation about 0.01) is not
+    reproduced yet: the fit finds it, but the calibration on generated rates drops it as
+    noise (population-count KL 29x; "Data from a third-party simulator").
 
     Parameters
     ----------
