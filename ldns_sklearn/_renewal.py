@@ -875,11 +875,11 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     off = ~np.eye(n_neurons, dtype=bool)
     # Covariances in units of their sampling noise, which for counts near Poisson grows as
     # sqrt(r_i r_j): so scaled, every pair weighs alike in the test of a factor against
-    # noise. Scaled by r_i r_j (relative covariances, as before), the noise of the neurons
-    # that fire least swamped the test: a balanced network's weak synchrony shared by all
-    # 64 neurons (correlation 0.012) cleared it only among neurons of 1,000 training
-    # spikes or more. A silent neuron's covariances are 0 in the recordings, so its row of
-    # the excess stays 0 (not 0 / 0) and it loads on no factor.
+    # noise. Relative covariances (scaled by r_i r_j) let the noise of the neurons that
+    # fire least swamp the test: a balanced network's weak synchrony shared by all 64
+    # neurons (correlation 0.012) cleared it only among neurons of 1,000 training spikes
+    # or more. A silent neuron's covariances are 0 in the recordings, so its row of the
+    # excess stays 0 (not 0 / 0) and it loads on no factor.
     root = np.sqrt(np.where(mean_rate > 0, mean_rate, 1.0))
     scale = np.outer(root, root)
     real = lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
@@ -908,7 +908,8 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     if not fast.any():
         return fit
     # A factor ``w`` of the scaled covariances is ``w / sqrt(r)`` on the rates (a
-    # multiplier's covariance is r_i r_j L_i L_j) and ``sqrt(r) w`` in counts (events').
+    # multiplier's covariance is r_i r_j L_i L_j) and ``sqrt(r) w`` in counts (the shape
+    # of synchronous events, whose covariance is c_i c_j).
     directions, loadings = directions[:, fast], loadings[:, keep][:, fast]
     acf1, acf2, acf_noise = acf1[fast], acf2[fast], acf_noise[fast]
     missing = _along(directions, (real - baseline)[0] * off)
