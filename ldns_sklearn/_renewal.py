@@ -146,6 +146,12 @@ _SPREAD_THRESHOLD = 2.0
 # Fewest neurons whose cross-covariances are factored: with fewer, the largest eigenvalue
 # of sampling noise is too erratic a threshold.
 _MIN_FACTOR_NEURONS = 8
+# Fewest training spikes of a neuron that takes part in the shared fluctuations. Its
+# loading on the rates is the factor of the noise-scaled covariances divided by sqrt(r),
+# so a neuron of a handful of spikes turned the noise of its covariances into loadings of
+# tens on the log-rate (exp overflowed on a recording's rarely firing units); 100 spikes
+# bound that amplification to a few times the busiest neurons'.
+_MIN_FACTOR_SPIKES = 100
 # Largest lag-1 autocorrelation of a kept factor (see fit_fluctuations).
 _MAX_FACTOR_ACF = 0.5
 # Gaussian autocorrelations a factor's path is made of, how far inside the stationary
@@ -872,14 +878,16 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     """``fit`` with the shared fluctuations of :func:`fit_fluctuations` (none if no excess
     stands out of the noise and varies from bin to bin); its gains are refitted after."""
     n_neurons = counts.shape[-1]
-    off = ~np.eye(n_neurons, dtype=bool)
+    # The pairs compared: two different neurons, each of enough spikes to take part.
+    taking_part = mean_rate * valid.sum() >= _MIN_FACTOR_SPIKES
+    off = ~np.eye(n_neurons, dtype=bool) & np.outer(taking_part, taking_part)
     # Covariances in units of their sampling noise, which for counts near Poisson grows as
     # sqrt(r_i r_j): so scaled, every pair weighs alike in the test of a factor against
     # noise. Relative covariances (scaled by r_i r_j) let the noise of the neurons that
     # fire least swamp the test: a balanced network's weak synchrony shared by all 64
     # neurons (correlation 0.012) cleared it only among neurons of 1,000 training spikes
-    # or more. A silent neuron's covariances are 0 in the recordings, so its row of the
-    # excess stays 0 (not 0 / 0) and it loads on no factor.
+    # or more. A silent neuron, or one of too few spikes, takes no part: its rows of the
+    # excess are 0 and it loads on no factor.
     root = np.sqrt(np.where(mean_rate > 0, mean_rate, 1.0))
     scale = np.outer(root, root)
     real = lagged_covariances(counts, valid, _FLUCTUATION_LAGS)
@@ -888,7 +896,7 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
         for _ in range(2 * _NOISE_PAIRS)
     ]
     baseline = np.mean(simulated, axis=0)
-    excess = (real - baseline) / scale
+    excess = (real - baseline) * off / scale
     # Sampling noise of one simulation's covariances, at every lag, off the diagonal. The
     # edge a factor must clear: the largest factor the same fit finds in that noise alone
     # (its diagonal filled as the excess's is), over several pairs of simulations.

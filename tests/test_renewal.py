@@ -123,6 +123,24 @@ def test_a_silent_neuron_leaves_the_others_shared_fluctuations():
     assert drawn[..., -1].sum() == 0
 
 
+def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuations():
+    """Its loading on the rates would be the noise of its covariances divided by the
+    square root of its rate: tens on the log-rate, and draws that overflowed."""
+    rng = np.random.default_rng(0)
+    counts, rates = _synchronous(300, rng)
+    rare = np.zeros((*counts.shape[:2], 1), dtype=counts.dtype)
+    rare[rng.choice(len(rare), 20, replace=False), 30] = 1
+    counts = np.concatenate([counts, rare], axis=-1)
+    rates = np.concatenate([rates, np.full((*rates.shape[:2], 1), 20 / rare.size)], axis=-1)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    assert obs.fluctuation_loadings_.shape[1] >= 1
+    assert np.all(obs.fluctuation_loadings_[-1] == 0)
+    drawn = obs.sample(rates, random_state=1)
+    assert _within_group_correlation(drawn[..., :-1]) == pytest.approx(
+        _within_group_correlation(counts[..., :-1]), rel=0.3)
+    assert drawn[..., -1].sum() == pytest.approx(20, abs=4 * np.sqrt(20))
+
+
 def test_weak_synchrony_of_the_whole_population_is_found_among_rates_far_apart():
     """A fast excitability shared by every neuron, correlating pairs by about 0.016, with
     half the neurons firing 25 times less than the others. Tested in covariances relative
