@@ -123,11 +123,41 @@ def test_a_silent_neuron_leaves_the_others_shared_fluctuations():
     assert drawn[..., -1].sum() == 0
 
 
+def _shared_excitability(n_trials, rng, n_neurons=32, loading=0.25):
+    """Poisson neurons, half at 0.25 and half at 0.01 spikes per bin, whose rates share a
+    fast log-normal excitability (pairwise correlation about 0.016 among the busy half)."""
+    rates = np.broadcast_to(np.where(np.arange(n_neurons) % 2, 0.01, 0.25),
+                            (n_trials, 60, n_neurons)).copy()
+    excitability = np.exp(loading * rng.standard_normal((n_trials, 60, 1)) - loading**2 / 2)
+    return rng.poisson(rates * excitability), rates
+
+
+def _excess_dispersion(counts):
+    population = counts.sum(axis=-1)
+    return population.var() / population.mean() - 1.0
+
+
+def test_weak_synchrony_of_the_whole_population_is_found_among_rates_far_apart():
+    """Tested in covariances relative to r_i r_j, the noise of the rarely firing half hid
+    this excitability (no factor kept; on another seed noise on those neurons was kept
+    instead); scaled by the covariances' Poisson noise, sqrt(r_i r_j), every pair weighs
+    alike."""
+    rng = np.random.default_rng(0)
+    counts, rates = _shared_excitability(300, rng)
+    held_out, _ = _shared_excitability(300, rng)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    assert obs.fluctuation_loadings_.shape[1] >= 1
+    # The reference is a second recording of the same process (0.27 here; 0 without the
+    # shared excitability).
+    assert _excess_dispersion(obs.sample(rates, random_state=1)) == pytest.approx(
+        _excess_dispersion(held_out), rel=0.3)
+
+
 def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuations():
     """Its loading on the rates would be the noise of its covariances divided by the
     square root of its rate: tens on the log-rate, and draws that overflowed."""
     rng = np.random.default_rng(0)
-    counts, rates = _synchronous(300, rng)
+    counts, rates = _shared_excitability(300, rng)
     rare = np.zeros((*counts.shape[:2], 1), dtype=counts.dtype)
     rare[rng.choice(len(rare), 20, replace=False), 30] = 1
     counts = np.concatenate([counts, rare], axis=-1)
@@ -136,38 +166,8 @@ def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuation
     assert obs.fluctuation_loadings_.shape[1] >= 1
     assert np.all(obs.fluctuation_loadings_[-1] == 0)
     drawn = obs.sample(rates, random_state=1)
-    assert _within_group_correlation(drawn[..., :-1]) == pytest.approx(
-        _within_group_correlation(counts[..., :-1]), rel=0.3)
-    assert drawn[..., -1].sum() == pytest.approx(20, abs=4 * np.sqrt(20))
-
-
-def test_weak_synchrony_of_the_whole_population_is_found_among_rates_far_apart():
-    """A fast excitability shared by every neuron, correlating pairs by about 0.016, with
-    half the neurons firing 25 times less than the others. Tested in covariances relative
-    to r_i r_j, the noise of the rarely firing half hid it (no factor kept; on another seed
-    noise on those neurons was kept instead); scaled by the covariances' Poisson noise,
-    sqrt(r_i r_j), every pair weighs alike."""
-    rng = np.random.default_rng(0)
-
-    def recording(n_trials, n_neurons=32, loading=0.25):
-        rates = np.broadcast_to(np.where(np.arange(n_neurons) % 2, 0.01, 0.25),
-                                (n_trials, 60, n_neurons)).copy()
-        excitability = np.exp(loading * rng.standard_normal((n_trials, 60, 1)) - loading**2 / 2)
-        return rng.poisson(rates * excitability), rates
-
-    counts, rates = recording(300)
-    held_out, _ = recording(300)
-
-    def excess_dispersion(x):
-        population = x.sum(axis=-1)
-        return population.var() / population.mean() - 1.0
-
-    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
-    assert obs.fluctuation_loadings_.shape[1] >= 1
-    # The reference is a second recording of the same process (0.27 here; 0 without the
-    # shared excitability).
-    assert excess_dispersion(obs.sample(rates, random_state=1)) == pytest.approx(
-        excess_dispersion(held_out), rel=0.3)
+    assert _excess_dispersion(drawn[..., :-1]) == pytest.approx(
+        _excess_dispersion(counts[..., :-1]), rel=0.3)
 
 
 def test_synchronous_events_are_drawn_as_sparse_events_that_add_spikes():
