@@ -871,7 +871,13 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # (1.5-2 % on the benchmark data), so it is averaged over several.
     drawn_mean = np.mean([_mean_count(draw(fit, rates, rates_valid, rng), rates_valid)
                           for _ in range(_GAIN_DRAWS)], axis=0)
-    return fit._replace(gain=fit.gain * target / np.maximum(drawn_mean, 1e-12))
+    return fit._replace(gain=fit.gain * _gain_correction(target, drawn_mean))
+
+
+def _gain_correction(target, drawn_mean):
+    """``target / drawn_mean`` per neuron; 1 where the draws hold no spike of a neuron (a
+    rarely firing one: dividing by a floor of the mean made its gain 1e12-fold)."""
+    return np.divide(target, drawn_mean, out=np.ones_like(target), where=drawn_mean > 0)
 
 
 def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate, target):
@@ -1173,7 +1179,7 @@ def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_
     off = ~np.eye(len(mean_rate), dtype=bool)
     for _ in range(rounds):
         drawn = draw(fit, rates, valid, rng)
-        gain = fit.gain * mean_rate / np.maximum(_mean_count(drawn, valid), 1e-12)
+        gain = fit.gain * _gain_correction(mean_rate, _mean_count(drawn, valid))
         covariance = lagged_covariances(drawn, valid, 0)[0]
         added = _along(directions, covariance * off - baseline)
         ratio = np.clip(missing / np.maximum(added, 1e-12 * np.abs(missing)), 0.25, 4.0)
