@@ -606,8 +606,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     0.56-0.64 (``docs/benchmarks.md``, "Shared fluctuations tested in units of their
     Poisson noise"). Synchrony that every pair of a population shares weakly (a balanced
     network simulated with Brian2, mean pairwise correlation about 0.01) is not
-    reproduced yet: the fit finds it, but the calibration on generated rates drops it as
-    noise (population-count KL 29x; "Data from a third-party simulator").
+    reproduced yet (population-count KL 29x; "Data from a third-party simulator").
 
     Parameters
     ----------
