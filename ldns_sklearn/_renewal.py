@@ -856,9 +856,10 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # model without them draws there, so that the sample's own mean rates (a little off
     # those of all the rates) leave the gains as they are.
     target = gain * _mean_count(rates, rates_valid)
+    taking_part = mean_rate * valid.sum() >= _MIN_FACTOR_SPIKES
     if _fits_factors(n_factors, mean_rate):
         fit = _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate,
-                           target)
+                           target, taking_part)
     # The spread is measured on all the rates: a shortfall shared by most neurons is a few
     # per cent of their variance, below what the sample's trials can tell from noise.
     fit = _fit_trial_spread(fit, counts, valid, all_rates, all_valid, rng)
@@ -871,21 +872,27 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # (1.5-2 % on the benchmark data), so it is averaged over several.
     drawn_mean = np.mean([_mean_count(draw(fit, rates, rates_valid, rng), rates_valid)
                           for _ in range(_GAIN_DRAWS)], axis=0)
-    return fit._replace(gain=fit.gain * _gain_correction(target, drawn_mean))
+    return fit._replace(gain=fit.gain * _gain_correction(target, drawn_mean, taking_part))
 
 
-def _gain_correction(target, drawn_mean):
-    """``target / drawn_mean`` per neuron; 1 where the draws hold no spike of a neuron (a
-    rarely firing one: dividing by a floor of the mean made its gain 1e12-fold)."""
-    return np.divide(target, drawn_mean, out=np.ones_like(target), where=drawn_mean > 0)
+def _gain_correction(target, drawn_mean, taking_part):
+    """``target / drawn_mean`` for the neurons taking part in the shared fluctuations, 1
+    for the others: the fluctuations leave their mean counts alone, and their draws'
+    noise would only move the gains their rates give (from 1 to 1.23 for a neuron of 20
+    training spikes, to 0.25-2 for one of a single spike; 1e12-fold where the draws held
+    none of a neuron's spikes and the mean was divided by a floor: the Brian2 balanced
+    network's mean rate 44.7x). 1 also where the draws hold no spike."""
+    return np.divide(target, drawn_mean, out=np.ones_like(target),
+                     where=taking_part & (drawn_mean > 0))
 
 
-def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate, target):
+def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate, target,
+                 taking_part):
     """``fit`` with the shared fluctuations of :func:`fit_fluctuations` (none if no excess
-    stands out of the noise and varies from bin to bin); its gains are refitted after."""
+    stands out of the noise and varies from bin to bin) among the neurons ``taking_part``;
+    its gains are refitted after."""
     n_neurons = counts.shape[-1]
-    # The pairs compared: two different neurons, each of enough spikes to take part.
-    taking_part = mean_rate * valid.sum() >= _MIN_FACTOR_SPIKES
+    # The pairs compared: two different neurons, each taking part.
     off = ~np.eye(n_neurons, dtype=bool) & np.outer(taking_part, taking_part)
     # Covariances in units of their sampling noise, which for counts near Poisson grows as
     # sqrt(r_i r_j): so scaled, every pair weighs alike in the test of a factor against
@@ -935,7 +942,7 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
         covariance along the directions."""
         fit_, directions_, missing_ = candidate
         return (_scaled_factors(fit_, rates, rates_valid, rng, directions_, missing_, covered,
-                                target, rounds), directions_, missing_)
+                                target, taking_part, rounds), directions_, missing_)
 
     gaussian = scaled(
         (fit._replace(loadings=loadings / root[:, None],
@@ -1172,14 +1179,15 @@ def _factor_ar(acf1, acf2, noise, sparsity):
     return np.array(coefficients)
 
 
-def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_rate, rounds):
+def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_rate,
+                    taking_part, rounds):
     """``fit`` with each factor's loadings scaled (``rounds`` times) until draws add the
     ``missing`` covariance along its direction (the multiplier's effect on counts is damped
     by refractoriness and the count caps), and gains keeping the mean counts."""
     off = ~np.eye(len(mean_rate), dtype=bool)
     for _ in range(rounds):
         drawn = draw(fit, rates, valid, rng)
-        gain = fit.gain * _gain_correction(mean_rate, _mean_count(drawn, valid))
+        gain = fit.gain * _gain_correction(mean_rate, _mean_count(drawn, valid), taking_part)
         covariance = lagged_covariances(drawn, valid, 0)[0]
         added = _along(directions, covariance * off - baseline)
         ratio = np.clip(missing / np.maximum(added, 1e-12 * np.abs(missing)), 0.25, 4.0)

@@ -155,7 +155,9 @@ def test_weak_synchrony_of_the_whole_population_is_found_among_rates_far_apart()
 
 def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuations():
     """Its loading on the rates would be the noise of its covariances divided by the
-    square root of its rate: tens on the log-rate, and draws that overflowed."""
+    square root of its rate: tens on the log-rate, and draws that overflowed. Its gain is
+    the one its rates give: refitted on draws it was their noise (1.23 here), and
+    1e12-fold where the draws held none of its spikes."""
     rng = np.random.default_rng(0)
     counts, rates = _shared_excitability(300, rng)
     rare = np.zeros((*counts.shape[:2], 1), dtype=counts.dtype)
@@ -165,6 +167,8 @@ def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuation
     obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
     assert obs.fluctuation_loadings_.shape[1] >= 1
     assert np.all(obs.fluctuation_loadings_[-1] == 0)
+    # Its rates are its mean count, so the gain they give is 1.
+    assert obs.rate_gain_[-1] == pytest.approx(1.0)
     drawn = obs.sample(rates, random_state=1)
     assert _excess_dispersion(drawn[..., :-1]) == pytest.approx(
         _excess_dispersion(counts[..., :-1]), rel=0.3)
