@@ -669,18 +669,25 @@ def _fit_clock(counts, rates, valid, states, history, clock, reference, cap, alp
 # ------------------------------------------------------------- shared fluctuations
 
 
-def _fits_factors(n_factors, mean_count):
-    """Whether shared fluctuations are fitted for neurons of these mean counts: enough of
-    them fire. A silent neuron (common in recordings) shares no covariance and takes no
-    part; it does not stop the others' fluctuations."""
-    return bool(n_factors) and np.count_nonzero(mean_count > 0) >= _MIN_FACTOR_NEURONS
+def _taking_part(counts, valid):
+    """Which neurons of padded ``counts`` take part in the shared fluctuations: those of at
+    least ``_MIN_FACTOR_SPIKES`` spikes. A silent neuron (common in recordings) shares no
+    covariance, and one of a handful of spikes only noise."""
+    return (counts * valid[..., None]).sum(axis=(0, 1)) >= _MIN_FACTOR_SPIKES
+
+
+def _fits_factors(n_factors, taking_part):
+    """Whether shared fluctuations are fitted: enough neurons take part (their
+    covariances are the ones factored). A neuron that does not take part does not stop
+    the others' fluctuations."""
+    return bool(n_factors) and np.count_nonzero(taking_part) >= _MIN_FACTOR_NEURONS
 
 
 def synchrony_left_to_events(counts, valid, n_factors) -> Synchrony:
     """The synchronous groups of padded ``counts`` (:func:`~ldns_sklearn._synchrony.
     find_synchrony`) where the model fits shared fluctuations, which draw synchronous
     events; none where it does not (their spikes then stay each neuron's own)."""
-    if _fits_factors(n_factors, _mean_count(counts, valid)):
+    if _fits_factors(n_factors, _taking_part(counts, valid)):
         return find_synchrony(counts, valid)
     return Synchrony.none(counts.shape[-1])
 
@@ -856,8 +863,8 @@ def fit_fluctuations(fit, counts, valid, rates, rates_valid, n_factors, rng):
     # model without them draws there, so that the sample's own mean rates (a little off
     # those of all the rates) leave the gains as they are.
     target = gain * _mean_count(rates, rates_valid)
-    taking_part = mean_rate * valid.sum() >= _MIN_FACTOR_SPIKES
-    if _fits_factors(n_factors, mean_rate):
+    taking_part = _taking_part(counts, valid)
+    if _fits_factors(n_factors, taking_part):
         fit = _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_rate,
                            target, taking_part)
     # The spread is measured on all the rates: a shortfall shared by most neurons is a few

@@ -174,6 +174,20 @@ def test_a_neuron_of_a_handful_of_spikes_takes_no_part_in_the_shared_fluctuation
         _excess_dispersion(counts[..., :-1]), rel=0.3)
 
 
+def test_shared_fluctuations_need_eight_neurons_of_enough_spikes_to_take_part():
+    """Seven neurons share an excitability and seven more fire about 70 times each: the
+    rarely firing ones take no part, and among seven the noise's largest factor is too
+    erratic an edge, so none is fitted (counting every neuron that fires, it was)."""
+    rng = np.random.default_rng(0)
+    counts, rates = _shared_excitability(300, rng, n_neurons=14)
+    quiet = np.arange(14) % 2 == 1
+    rates[..., quiet] = 0.004
+    counts[..., quiet] = rng.poisson(rates[..., quiet])
+    assert np.all(counts[..., quiet].sum(axis=(0, 1)) < 100)
+    obs = RenewalObservation(history=5, random_state=0).fit(counts, rates)
+    assert obs.fluctuation_loadings_.shape[1] == 0
+
+
 def test_synchronous_events_are_drawn_as_sparse_events_that_add_spikes():
     """Events in 2 % of bins: the factor is two-state and sparse, "on" for the group (not
     a rarer silence of it), and the population count's tail comes back."""
