@@ -676,6 +676,12 @@ def _taking_part(counts, valid):
     return (counts * valid[..., None]).sum(axis=(0, 1)) >= _MIN_FACTOR_SPIKES
 
 
+def _compared_pairs(taking_part):
+    """``(n_neurons, n_neurons)`` mask of the pairs whose covariances the shared
+    fluctuations are fitted to: two different neurons, each taking part."""
+    return ~np.eye(len(taking_part), dtype=bool) & np.outer(taking_part, taking_part)
+
+
 def _fits_factors(n_factors, taking_part):
     """Whether shared fluctuations are fitted: enough neurons take part (their
     covariances are the ones factored). A neuron that does not take part does not stop
@@ -898,9 +904,7 @@ def _fit_factors(fit, counts, valid, rates, rates_valid, n_factors, rng, mean_ra
     """``fit`` with the shared fluctuations of :func:`fit_fluctuations` (none if no excess
     stands out of the noise and varies from bin to bin) among the neurons ``taking_part``;
     its gains are refitted after."""
-    n_neurons = counts.shape[-1]
-    # The pairs compared: two different neurons, each taking part.
-    off = ~np.eye(n_neurons, dtype=bool) & np.outer(taking_part, taking_part)
+    off = _compared_pairs(taking_part)
     # Covariances in units of their sampling noise, which for counts near Poisson grows as
     # sqrt(r_i r_j): so scaled, every pair weighs alike in the test of a factor against
     # noise. Relative covariances (scaled by r_i r_j) let the noise of the neurons that
@@ -1191,7 +1195,7 @@ def _scaled_factors(fit, rates, valid, rng, directions, missing, baseline, mean_
     """``fit`` with each factor's loadings scaled (``rounds`` times) until draws add the
     ``missing`` covariance along its direction (the multiplier's effect on counts is damped
     by refractoriness and the count caps), and gains keeping the mean counts."""
-    off = ~np.eye(len(mean_rate), dtype=bool)
+    off = _compared_pairs(taking_part)
     for _ in range(rounds):
         drawn = draw(fit, rates, valid, rng)
         gain = fit.gain * _gain_correction(mean_rate, _mean_count(drawn, valid), taking_part)
