@@ -213,9 +213,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         Poisson). ``"poisson"``: independent Poisson counts (the paper's default). An
         estimator with ``fit(counts, rates)`` and ``sample(rates, random_state)`` (e.g.
         :class:`AutoregressiveObservation`, the paper's spike-history GLM) is cloned and
-        fitted on training counts and their decoded rates: of all training trials, or of
-        a random sample of them for a large data set (at most 4,194,304 bin-neuron
-        entries, and at least 100 trials), as its parameters are per neuron.
+        fitted on training counts and their decoded rates (``observation_rates``): of all
+        training trials, or of a random sample of them for a large data set (at most
+        4,194,304 bin-neuron entries, and at least 100 trials), as its parameters are per
+        neuron.
     observation_rates : {"cross-fitted", "encoded"}, default="cross-fitted"
         The rates the observation model is fitted on, for the training trials.
         ``"cross-fitted"``: each neuron's rates decoded from latents its own spikes did not
@@ -226,9 +227,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         and stay up a while, so a spike-history model fitted on them learns a deeper
         recovery than the neuron has, and draws from generated rates come out too regular:
         on a Brian2 integrate-and-fire population (``docs/benchmarks.md``, "Recovery fitted
-        on cross-fitted rates") the intervals' coefficient of variation came to 0.812
-        against 0.831 recorded and the mean inter-spike interval to 1.60 times the
-        real-vs-real floor; cross-fitted, 0.831 and 1.31 times. Needs ``mask_prob > 0``
+        on cross-fitted rates") the intervals' coefficient of variation came to
+        0.812-0.821 against the training trials' 0.831, and the mean inter-spike interval
+        to 1.60 times the real-vs-real floor; cross-fitted, 0.830-0.836 and 1.31 times.
+        Needs ``mask_prob > 0``
         (an encoder trained never to see hidden input cannot hide a neuron) and at least
         two neurons; otherwise the encoded rates are used. A :class:`PoissonObservation`
         learns nothing from rates, so neither is decoded for it.

@@ -18,6 +18,7 @@ from ldns_sklearn._backend.autoencoder import AutoencoderModel
 from ldns_sklearn._backend.autoencoder_net import S4AutoencoderNet, autoencoder_loss
 from ldns_sklearn._backend.device import make_generator, seeded
 from ldns_sklearn._synchrony import Synchrony, synchronous_spikes
+from ldns_sklearn._validation import pad_trials
 from ldns_sklearn.autoencoder import S4Autoencoder
 from ldns_sklearn.datasets import make_gamma_spikes, make_lorenz_spikes
 from ldns_sklearn.observation import PoissonObservation, RenewalObservation
@@ -362,14 +363,41 @@ class _RecordingObservation(PoissonObservation):
         return super().fit(counts, rates)
 
 
-def test_observation_model_is_cloned_and_fitted_on_decoded_rates():
+@pytest.mark.parametrize("mask_prob", [0.2, 0.0])
+def test_observation_model_is_cloned_and_fitted_on_decoded_rates(mask_prob):
     X = _counts()
     observation = _RecordingObservation()
-    ae = S4Autoencoder(**TINY, observation=observation).fit(X)
+    ae = S4Autoencoder(**TINY, observation=observation, observation_rates="encoded",
+                       mask_prob=mask_prob).fit(X)
     assert ae.observation_ is not observation and not hasattr(observation, "fitted_on_")
     counts, rates = ae.observation_.fitted_on_
     np.testing.assert_array_equal(counts, X)
     np.testing.assert_allclose(rates, ae.predict_rates(ae.transform(X)))
+    if mask_prob == 0:
+        # An encoder that never saw hidden input cannot hide a neuron: encoded rates.
+        cross = S4Autoencoder(**TINY, observation=observation, mask_prob=0).fit(X)
+        np.testing.assert_allclose(cross.observation_.fitted_on_[1], rates)
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_observation_model_is_fitted_on_rates_each_neurons_own_spikes_did_not_inform(ragged):
+    X = _counts()
+    if ragged:
+        X = [trial[: 10 + i % 6] for i, trial in enumerate(X)]
+    ae = S4Autoencoder(**TINY, observation=_RecordingObservation()).fit(X)
+    assert ae.observation_rates == "cross-fitted"
+    _, rates = ae.observation_.fitted_on_
+    rates = pad_trials(rates)[0] if ragged else rates
+    encoded = ae.predict_rates(ae.transform(X))
+    encoded = pad_trials(encoded)[0] if ragged else encoded
+    fold = np.arange(ae.n_neurons_) % 5
+    for hidden in range(5):
+        # Each fold's rates are those of latents encoded without its neurons' spikes.
+        blind = ae.predict_rates(ae.transform(X, observed_neurons=fold != hidden))
+        blind = pad_trials(blind)[0] if ragged else blind
+        np.testing.assert_allclose(rates[..., fold == hidden], blind[..., fold == hidden],
+                                   rtol=1e-5)
+        assert not np.allclose(rates[..., fold == hidden], encoded[..., fold == hidden])
 
 
 def _synchronous_group(n_trials=120, seed=0):
