@@ -181,12 +181,13 @@ def test_fit_transform_encodes_the_training_trials_once(ragged, monkeypatch):
     original = AutoencoderModel.encode
 
     def counting(self, *args, **kwargs):
-        calls.append(1)
+        calls.append(kwargs.get("observed") is None)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(AutoencoderModel, "encode", counting)
     Z = S4Autoencoder(**TINY).fit_transform(X)
-    assert len(calls) == 1
+    # Whole once; then each fold of neurons hidden, for the observation model's rates.
+    assert calls == [True] + [False] * 5
     if ragged:
         assert [z.shape for z in Z] == [z.shape for z in expected]
         for z, e in zip(Z, expected, strict=True):
