@@ -597,17 +597,19 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     :func:`~ldns_sklearn.metrics.compare_spike_statistics` up to 35x from the
     real-vs-real floor and a classifier told them from recordings (two-sample accuracy
     1.0), the default pipeline with this model comes within 1.5x of the floor
-    (population-count KL 1.10-1.20x) at a two-sample accuracy of 0.55. On regular
+    (population-count KL 1.14-1.33x) at a two-sample accuracy of 0.55-0.57. On regular
     (gamma) firing with injected synchrony (up to 9.8x and 0.94-1.0 with Poisson draws;
     the synchronous events left to this model, as :class:`S4Autoencoder` ``synchrony``
     describes), on four data sets of the library's own simulator and one of Elephant's,
-    every statistic but the population-count KL (0.96-1.77x) comes within 1.5x, save one
-    set's mean rate (1.56x, where a sample of its own training trials scores 1.42x), at
-    0.56-0.64 (``docs/benchmarks.md``, "Shared fluctuations tested in units of their
-    Poisson noise"). Synchrony that every pair of a population shares weakly (a balanced
+    every statistic but the population-count KL (1.19-1.86x) comes within 1.5x, save one
+    set's mean rate (1.57x, where a sample of its own training trials scores 1.42x), at
+    0.54-0.71. Synchrony that every pair of a population shares weakly (a balanced
     network simulated with Brian2, mean pairwise correlation about 0.01) is drawn
-    (population-count KL 2.13x, two-sample accuracy 0.67; "Data from a third-party
-    simulator").
+    (population-count KL 1.53x, two-sample accuracy 0.56), and an integrate-and-fire
+    population simulated with Brian2 comes within 1.5x too (KL 1.61x, 0.61), with the
+    recovery fitted on rates that did not see each neuron's own spikes
+    (:class:`S4Autoencoder` ``observation_rates``; ``docs/benchmarks.md``, "Recovery
+    fitted on cross-fitted rates").
 
     Parameters
     ----------
