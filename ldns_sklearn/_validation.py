@@ -26,6 +26,7 @@ __all__ = [
     "is_ragged",
     "n_conditions",
     "pad_trials",
+    "take_trials",
     "trial_lengths",
     "unpad_trials",
     "valid_bins",
@@ -35,6 +36,12 @@ __all__ = [
 def is_ragged(trials) -> bool:
     """Whether ``trials`` is the list form (as opposed to one 3-D array)."""
     return not isinstance(trials, np.ndarray)
+
+
+def take_trials(trials, rows):
+    """The trials at ``rows`` (an array of ints) of a 3-D array or a list of trials, in
+    the same form."""
+    return trials[rows] if isinstance(trials, np.ndarray) else [trials[i] for i in rows]
 
 
 def trial_lengths(trials) -> np.ndarray:

@@ -24,6 +24,7 @@ from ._validation import (
     check_trials,
     is_ragged,
     n_conditions,
+    take_trials,
     trial_lengths,
     unpad_trials,
     valid_bins,
@@ -211,7 +212,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
         lengths = trial_lengths(counts)
         width = counts.shape[2] if isinstance(counts, np.ndarray) else counts[0].shape[1]
         rows = training_sample(len(lengths), int(lengths.max()) * width, rng)
-        counts = counts[rows] if isinstance(counts, np.ndarray) else [counts[i] for i in rows]
+        counts = take_trials(counts, rows)
         # Every sample inherits the calibration's gains, and these match the recorded mean
         # counts on the generated trials' mean rates: on as many trials as were recorded,
         # that mean misses each neuron's by about what another recording's does (1-2 % on

@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import validate_params
+from .._validation import take_trials
 from .._warnings import warn_user
 from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, check_pair
@@ -126,7 +127,7 @@ def statistics_report(
         rng = check_random_state(random_state)
         for _ in range(n_floor_splits):
             order = rng.permutation(len(real))
-            first, second = (_sums(_trials(real, order[start::2]), groups, max_lag)
+            first, second = (_sums(take_trials(real, order[start::2]), groups, max_lag)
                              for start in (0, 1))
             split = _half_floor(first, second, options)
             terms = [
@@ -157,11 +158,6 @@ def _sums(trials, groups, max_lag) -> SpikeSums:
     sums = SpikeSums.from_trials(trials)
     sums.lags = LagSums.from_trials(trials, groups, max_lag)
     return sums
-
-
-def _trials(trials, index):
-    """The trials at ``index`` of an array or a list of trials."""
-    return trials[index] if isinstance(trials, np.ndarray) else [trials[i] for i in index]
 
 
 @validate_params(
