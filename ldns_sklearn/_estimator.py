@@ -12,6 +12,7 @@ from typing import ClassVar
 from ._backend.device import torch_threads
 from ._backend.training import TrainingConfig, validation_size
 from ._sklearn_compat import Interval, StrOptions
+from .persistence import load_model, register, save_model
 
 # Constraints of the optimisation parameters every torch-trained estimator exposes.
 TRAINING_CONSTRAINTS = {
@@ -33,6 +34,10 @@ TRAINING_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+# The fitted attributes TorchTrainedMixin._keep_training_record sets: every torch-trained
+# estimator saves them with its model.
+TRAINING_RECORD = ("history_", "n_iter_", "best_epoch_")
 
 
 # early_stopping="auto" turns early stopping on where it would hold out at least this many
@@ -132,7 +137,22 @@ def check_declared(estimator, source: str, **expected) -> None:
 
 class SavableMixin:
     """``save(path)`` and ``cls.load(path)``: :func:`~ldns_sklearn.save_model` and
-    :func:`~ldns_sklearn.load_model` as methods, where CEBRA and torch users reach for them."""
+    :func:`~ldns_sklearn.load_model` as methods, where CEBRA and torch users reach for them.
+
+    A class that declares ``_saved_attributes`` in its own body (the fitted attributes a
+    model file holds besides the parameters) registers itself with the model-file format
+    when it is defined; a subclass that declares none is not registered, so it is refused
+    when saving rather than loaded back as its parent. ``_legacy_attributes`` names what
+    earlier releases saved and the class renames when loading.
+    """
+
+    _saved_attributes: ClassVar[tuple[str, ...]]
+    _legacy_attributes: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_saved_attributes" in vars(cls):
+            register(cls, cls._saved_attributes, legacy=cls._legacy_attributes)
 
     def save(self, path) -> None:
         """Save this estimator (fitted or not) to a file that loads without unpickling.
@@ -158,9 +178,6 @@ class SavableMixin:
         ...     SpikeTrainBinner.load(path).n_neurons_
         3
         """
-        # Imported here: persistence imports every estimator class for its registry.
-        from .persistence import save_model
-
         save_model(self, path)
 
     @classmethod
@@ -183,8 +200,6 @@ class SavableMixin:
         ValueError
             If the file is not a valid ldns_sklearn model file.
         """
-        from .persistence import load_model
-
         estimator = load_model(path)
         if not isinstance(estimator, cls):
             raise TypeError(

@@ -17,6 +17,7 @@ from ._backend.device import torch_seed
 from ._checkpoint import checkpointing
 from ._estimator import (
     TRAINING_CONSTRAINTS,
+    TRAINING_RECORD,
     SavableMixin,
     TorchTrainedMixin,
     check_declared,
@@ -329,6 +330,14 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     >>> ae.inverse_transform(Z, random_state=0).dtype
     dtype('int64')
     """
+
+    _saved_attributes = (
+        "n_neurons_", "n_latents_", "model_", "observation_", "binner_",
+        "synchronous_groups_", "synchronous_min_spikes_", "synchronous_rate_",
+        *TRAINING_RECORD,
+    )
+    # ldns_sklearn 0.1.0.dev0 saved these; _upgrade_state renames them.
+    _legacy_attributes = ("network_", "_network_config")
 
     _model_class = AutoencoderModel
 

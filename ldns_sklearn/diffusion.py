@@ -18,6 +18,7 @@ from ._backend.schedule import LOSS_WEIGHTINGS, PREDICTIONS, SCHEDULES
 from ._checkpoint import checkpointing
 from ._estimator import (
     TRAINING_CONSTRAINTS,
+    TRAINING_RECORD,
     SavableMixin,
     TorchTrainedMixin,
     check_declared,
@@ -270,6 +271,12 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     >>> model.sample(2, n_bins=30, random_state=0).shape       # longer than in training
     (2, 30, 2)
     """
+
+    _saved_attributes = (
+        "n_latents_", "latent_mean_", "latent_scale_", "latent_range_", "clipped_fraction_",
+        "train_lengths_", "condition_kind_", "n_condition_features_", "condition_scaler_",
+        "model_", *TRAINING_RECORD,
+    )
 
     _model_class = LatentDiffusionModel
 

@@ -218,6 +218,8 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     ((2, 50, 3), dtype('int64'))
     """
 
+    _saved_attributes = ("n_neurons_",)
+
     _requires_y = False  # rates are optional: only checked against the counts
     _parameter_constraints: ClassVar[dict] = {}
 
@@ -388,6 +390,10 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     >>> obs.sample(rates[:2], random_state=0).shape
     (2, 40, 3)
     """
+
+    _saved_attributes = (
+        "n_neurons_", "rate_gain_", "bias_", "history_weights_", "max_count_", "n_iter_",
+    )
 
     _requires_y = True  # the rates
     _parameter_constraints: ClassVar[dict] = {
@@ -703,6 +709,12 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
     >>> int((drawn[:, 1:] * drawn[:, :-1]).sum()), bool(abs(drawn.mean() - rates[0, 0, 0]) < 0.01)
     (0, True)
     """
+
+    _saved_attributes = (
+        "n_neurons_", "history_", "recovery_", "dispersion_", "max_count_", "rate_gain_",
+        "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_",
+        "fluctuation_additive_", "recovery_clock_", "reference_rate_", "trial_spread_",
+    )
 
     _requires_y = True  # the rates
     _parameter_constraints: ClassVar[dict] = {

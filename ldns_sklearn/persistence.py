@@ -9,19 +9,22 @@ class name), and which member holds which array. :func:`load_model` rebuilds onl
 classes of a fixed registry (the public estimators, plus the scikit-learn scaler they
 keep), so loading a file can at worst fail, never run code from it.
 
-What is saved of an estimator is explicit: its parameters and the fitted attributes the
-registry lists for its class. An estimator carrying anything else is refused when saving
-(nothing would silently go missing), and a file holding anything else is refused when
-loading. The values may be None, bool, int, float, str, lists, tuples, dicts with str
-keys, NumPy arrays and scalars of numbers, bools or strings, ``quantities.Quantity`` and
-nested estimators; anything else is refused *when saving*, with the path of the offending
-attribute, so a file that was written can always be read back.
+What is saved of an estimator is explicit: its parameters and the fitted attributes its
+class declares (``_saved_attributes``, beside the class's docstring; declaring them is
+what registers the class, see :class:`~ldns_sklearn._estimator.SavableMixin`). An
+estimator carrying anything else is refused when saving (nothing would silently go
+missing), and a file holding anything else is refused when loading. The values may be
+None, bool, int, float, str, lists, tuples, dicts with str keys, NumPy arrays and scalars
+of numbers, bools or strings, ``quantities.Quantity`` and nested estimators; anything
+else is refused *when saving*, with the path of the offending attribute, so a file that
+was written can always be read back.
 
 ``tests/data/`` keeps model files of earlier releases that the test suite loads.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import warnings
 
@@ -39,11 +42,6 @@ from ._safe_format import (
     write_archive,
 )
 from ._version import __version__
-from .autoencoder import S4Autoencoder
-from .diffusion import LatentDiffusion
-from .observation import AutoregressiveObservation, PoissonObservation, RenewalObservation
-from .pipeline import LDNSPipeline
-from .preprocessing import SpikeTrainBinner
 
 __all__ = ["FORMAT_VERSION", "load_model", "save_model"]
 
@@ -76,51 +74,50 @@ class _Saved:
         )
 
 
-_TRAINING_RECORD = ("history_", "n_iter_", "best_epoch_")
-# The only classes a model file may name, under the names files record (for scikit-learn's
-# scaler its public path, so files survive scikit-learn moving it between private modules).
-_REGISTRY = {
-    "ldns_sklearn.preprocessing.SpikeTrainBinner": _Saved(
-        SpikeTrainBinner,
-        ("bin_size_", "input_type_", "n_bins_", "n_features_in_", "n_neurons_", "t_start_",
-         "units_", "unit_names_", "unit_annotations_"),
-    ),
-    "ldns_sklearn.autoencoder.S4Autoencoder": _Saved(
-        S4Autoencoder,
-        ("n_neurons_", "n_latents_", "model_", "observation_", "binner_",
-         "synchronous_groups_", "synchronous_min_spikes_", "synchronous_rate_",
-         *_TRAINING_RECORD),
-        legacy=("network_", "_network_config"),
-    ),
-    "ldns_sklearn.diffusion.LatentDiffusion": _Saved(
-        LatentDiffusion,
-        ("n_latents_", "latent_mean_", "latent_scale_", "latent_range_", "clipped_fraction_",
-         "train_lengths_", "condition_kind_", "n_condition_features_", "condition_scaler_",
-         "model_", *_TRAINING_RECORD),
-    ),
-    "ldns_sklearn.observation.PoissonObservation": _Saved(PoissonObservation, ("n_neurons_",)),
-    "ldns_sklearn.observation.AutoregressiveObservation": _Saved(
-        AutoregressiveObservation,
-        ("n_neurons_", "rate_gain_", "bias_", "history_weights_", "max_count_", "n_iter_"),
-    ),
-    "ldns_sklearn.observation.RenewalObservation": _Saved(
-        RenewalObservation,
-        ("n_neurons_", "history_", "recovery_", "dispersion_", "max_count_", "rate_gain_",
-         "fluctuation_loadings_", "fluctuation_ar_", "fluctuation_sparsity_",
-         "fluctuation_additive_", "recovery_clock_", "reference_rate_", "trial_spread_"),
-    ),
-    "ldns_sklearn.pipeline.LDNSPipeline": _Saved(LDNSPipeline, ()),
-    "sklearn.preprocessing.StandardScaler": _Saved(
-        StandardScaler,
-        ("mean_", "var_", "scale_", "n_features_in_", "n_samples_seen_", "feature_names_in_",
-         "_sklearn_version"),
-    ),
-}
-_NAMES = {saved.cls: name for name, saved in _REGISTRY.items()}
+# The only classes a model file may name, under the names files record: for ours their module
+# path when they registered, for scikit-learn's scaler its public path (so files survive
+# scikit-learn moving it between private modules).
+_REGISTRY: dict[str, _Saved] = {}
+_NAMES: dict[type, str] = {}
+
+# The modules whose classes register themselves (each class declaring ``_saved_attributes``).
+# load_model imports them before reading a file, so a file loads in a fresh interpreter that
+# has imported nothing else. A fixed list, not names read from the file: what a file says
+# never decides what is imported. (tests/test_layers.py checks that it holds every module
+# with a registered class.)
+SAVABLE_MODULES = (
+    "ldns_sklearn.preprocessing",
+    "ldns_sklearn.autoencoder",
+    "ldns_sklearn.diffusion",
+    "ldns_sklearn.observation",
+    "ldns_sklearn.pipeline",
+)
+
+
+def register(cls, fitted, *, legacy=(), name=None) -> None:
+    """Let model files hold ``cls``: its parameters and the ``fitted`` attributes.
+
+    ``legacy`` names attributes that earlier releases saved and the class renames when
+    loading them; ``name`` is what files call the class (by default its module path).
+    """
+    name = name or f"{cls.__module__}.{cls.__qualname__}"
+    _REGISTRY[name] = _Saved(cls, fitted, legacy)
+    _NAMES[cls] = name
+
+
+register(
+    StandardScaler,
+    ("mean_", "var_", "scale_", "n_features_in_", "n_samples_seen_", "feature_names_in_",
+     "_sklearn_version"),
+    name="sklearn.preprocessing.StandardScaler",
+)
+
+
 def _registered(name) -> _Saved:
     """The registry entry of the class called ``name``, or ValueError.
 
-    Nothing is ever imported by name: a class is loadable only if the registry holds it.
+    Nothing is ever imported by a name the file gives: a class is loadable only if the
+    registry holds it.
     """
     if not isinstance(name, str):
         raise ValueError(f"refusing to load a class named by {type(name).__name__}, not a str.")
@@ -337,6 +334,8 @@ def load_model(path):
 
 
 def _load(path):
+    for module in SAVABLE_MODULES:
+        importlib.import_module(module)
     with open_archive(path) as archive:
         document = read_document(archive, _FORMAT_NAME, FORMAT_VERSION, _DOCUMENT_KEYS)
         version = document.get("ldns_sklearn_version")

@@ -122,6 +122,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
     (3, 6, True)
     """
 
+    _saved_attributes = ()  # its steps are parameters
+
     def __init__(self, steps, *, random_state=None, transform_input=None, memory=None,
                  verbose=False):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)

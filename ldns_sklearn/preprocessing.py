@@ -560,6 +560,11 @@ class SpikeTrainBinner(SavableMixin, TrialInputMixin, TransformerMixin, BaseEsti
     True
     """
 
+    _saved_attributes = (
+        "bin_size_", "input_type_", "n_bins_", "n_features_in_", "n_neurons_", "t_start_",
+        "units_", "unit_names_", "unit_annotations_",
+    )
+
     _parameter_constraints: ClassVar[dict] = {
         "bin_size": [pq.Quantity],
         "spike_placement": [StrOptions(set(SPIKE_PLACEMENTS))],

@@ -1,5 +1,6 @@
 """Tests of ldns_sklearn.metrics: spike statistics, discrepancies, score and scorers."""
 
+import inspect
 import pickle
 import warnings
 
@@ -12,11 +13,12 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
+import ldns_sklearn.metrics
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import (
     DISCREPANCIES,
     PEARSON_RS,
-    _accumulator,
+    _blocks,
     auto_correlation_rmse,
     classifier_two_sample_test,
     compare_spike_statistics,
@@ -32,7 +34,7 @@ from ldns_sklearn.metrics import (
     spike_statistics,
     std_isi_rmse,
 )
-from ldns_sklearn.metrics._compare import _count_density
+from ldns_sklearn.metrics._discrepancy import _count_density
 
 
 def reference_isis(trials, bin_size=1.0):
@@ -144,8 +146,8 @@ def test_streaming_blocks_and_float64_gram_give_the_same_statistics(monkeypatch,
     ragged = [c[: 10 + i % 20] for i, c in enumerate(counts)]
     expected = [spike_statistics(counts), spike_statistics(ragged)]
     # Tiny blocks split the data into many pieces; a zero limit forces the float64 Gram path.
-    monkeypatch.setattr(_accumulator, "_BLOCK", 200)
-    monkeypatch.setattr(_accumulator, "_FLOAT32_EXACT", 0)
+    monkeypatch.setattr(_blocks, "BLOCK", 200)
+    monkeypatch.setattr(_blocks, "FLOAT32_EXACT", 0)
     for data, reference in zip((counts, ragged), expected, strict=True):
         assert_same_statistics(spike_statistics(data), reference, rtol=1e-12, atol=1e-12)
 
@@ -581,3 +583,24 @@ def test_the_report_gives_the_score_range_over_other_half_splits():
     again = generation_report(real, generated, two_sample=False, random_state=0)
     other = generation_report(real, generated, two_sample=False, random_state=1)
     assert again.score_range == report.score_range != other.score_range
+
+
+@pytest.mark.parametrize("name", DISCREPANCIES)
+def test_each_public_statistic_is_its_compare_spike_statistics_entry(name):
+    rng = np.random.default_rng(3)
+    real = [rng.poisson(0.4, size=(20 + i % 7, 9)) for i in range(30)]
+    generated = [rng.poisson(rng.uniform(0.1, 0.9, 9), size=(18 + i % 5, 9)) for i in range(25)]
+    for trial in generated:
+        trial[:, 2] = 0  # silent in one data set only: its entries are one-sided
+    options = dict(bin_size=5 * pq.ms, max_lag=4, n_groups=2, min_isis=3, bandwidth=0.7,
+                   eps=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = compare_spike_statistics(real, generated, **options)[name]
+    function = getattr(ldns_sklearn.metrics, name)
+    accepted = inspect.signature(function).parameters
+    own = {key: value for key, value in options.items() if key in accepted}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = function(real, generated, **own)
+    assert value == expected and np.isfinite(value)

@@ -7,6 +7,7 @@ import math
 import os
 import pickle
 import re
+import subprocess
 import sys
 import time
 import warnings
@@ -994,3 +995,17 @@ def test_later_renewal_arrays_that_cannot_work_are_refused(tmp_path, attribute, 
     with pytest.raises(ValueError, match=message):
         load_model(path)
 
+
+
+def test_a_file_loads_in_an_interpreter_that_imported_nothing_but_persistence(tmp_path):
+    # Classes register themselves when defined; load_model imports their modules first.
+    path = tmp_path / "binner.npz"
+    SpikeTrainBinner(bin_size=5 * pq.ms).fit(np.zeros((2, 4, 3), dtype=int)).save(path)
+    code = (
+        "import sys; from ldns_sklearn.persistence import load_model; "
+        f"print(type(load_model({str(path)!r})).__name__, "
+        "'ldns_sklearn.autoencoder' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["SpikeTrainBinner", "True"]

@@ -7,7 +7,7 @@ import pytest
 import quantities as pq
 
 from ldns_sklearn.metrics import (
-    _accumulator,
+    _blocks,
     auto_correlation_rmse,
     compare_spike_statistics,
     cross_correlation_rmse,
@@ -89,8 +89,8 @@ def test_temporal_correlations_match_the_papers_definition(correlated_counts, ra
 def test_float64_fallback_and_small_blocks_give_the_same_lags(monkeypatch, correlated_counts):
     ragged = [c[: 10 + i % 20] for i, c in enumerate(correlated_counts)]
     expected = spike_statistics(ragged, max_lag=5)
-    monkeypatch.setattr(_accumulator, "_BLOCK", 150)
-    monkeypatch.setattr(_accumulator, "_FLOAT32_EXACT", 0)
+    monkeypatch.setattr(_blocks, "BLOCK", 150)
+    monkeypatch.setattr(_blocks, "FLOAT32_EXACT", 0)
     streamed = spike_statistics(ragged, max_lag=5)
     for key in ("auto_correlation", "cross_correlation", "fano_factor", "psth"):
         np.testing.assert_allclose(streamed[key], expected[key], rtol=1e-12, atol=1e-12)

@@ -7,23 +7,14 @@ sums of two sets of trials add up to the sums of their union (:meth:`SpikeSums.m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .._validation import pad_trials, valid_bins
+from .._validation import valid_bins
+from . import _blocks
 from ._checks import n_neurons
-
-if TYPE_CHECKING:  # _temporal reads blocks through this module
-    from ._temporal import LagSums
-
-# Counts per block of the streaming pass (rows x neurons): large enough for fast BLAS and
-# vectorised code, small enough that per-block temporaries stay in the tens of megabytes.
-_BLOCK = 1 << 22
-# Integers up to 2**24 are exact in float32, so an integer Gram matrix can use the faster
-# single-precision BLAS whenever no partial sum can exceed it.
-_FLOAT32_EXACT = 1 << 24
+from ._temporal import LagSums
 
 #: The optional parts of :class:`SpikeSums`; a statistic that needs few asks for few.
 ALL_PARTS = frozenset({"population", "correlation", "isi", "fano", "psth"})
@@ -34,8 +25,9 @@ class SpikeSums:
     """Sufficient statistics of a set of trials of spike counts.
 
     ``gram``, ``population``, ``isi``, ``trial_totals`` and ``psth`` are None unless asked
-    for (``parts``); ``lags`` (lag products, :class:`._temporal.LagSums`) is attached by the
-    caller, since its neuron groups come from the real data's correlations.
+    for (``parts``); ``lags`` (lag products, :class:`._temporal.LagSums`) is added by
+    :meth:`add_lags`, in a second pass, since its neuron groups come from the real data's
+    correlations.
     """
 
     n_neurons: int
@@ -70,7 +62,7 @@ class SpikeSums:
         # A tall, thin Gram product gains little from threads, and multi-threaded OpenBLAS
         # slows down by an order of magnitude when other processes share the cores.
         with threadpool_limits(limits=1, user_api="blas"):
-            for block, lengths in _blocks(trials):
+            for block, lengths in _blocks.blocks(trials):
                 sums._add(block, lengths)
         return sums
 
@@ -117,6 +109,12 @@ class SpikeSums:
             lags=None if self.lags is None else self.lags.merged(other.lags),
         )
 
+    def add_lags(self, trials, groups, max_lag: int) -> SpikeSums:
+        """Sum the lag products of ``trials`` (the trials these sums hold) over lags
+        ``0..max_lag``, for each neuron and each group of ``groups``; returns self."""
+        self.lags = LagSums.from_trials(trials, groups, max_lag)
+        return self
+
     def population_counts(self) -> np.ndarray:
         """The population spike count of every bin, in order."""
         if not self.population:
@@ -134,31 +132,6 @@ def _add_padded(psth, other):
     )
 
 
-def _blocks(trials):
-    """Yield ``(block, lengths)``: whole trials stacked into ``(n, n_bins, n_neurons)`` blocks.
-
-    Trials of a list are zero-padded to the longest trial of their block; ``lengths`` gives
-    the bins of each trial that are real.
-    """
-    width = n_neurons(trials)
-    if isinstance(trials, np.ndarray):
-        n_trials, n_bins = trials.shape[:2]
-        step = max(1, _BLOCK // (n_bins * width))
-        for start in range(0, n_trials, step):
-            block = trials[start : start + step]
-            yield block, np.full(len(block), n_bins)
-        return
-    group, size = [], 0
-    for trial in trials:
-        group.append(trial)
-        size += trial.size
-        if size >= _BLOCK:
-            yield pad_trials(group)
-            group, size = [], 0
-    if group:
-        yield pad_trials(group)
-
-
 def _bins(block, lengths):
     """The real bins of a block as one 2-D array (n_bins_total, n_neurons)."""
     if np.all(lengths == block.shape[1]):
@@ -171,7 +144,7 @@ def _gram(bins):
     largest = float(bins.max())
     # Every partial sum of the float32 product is an integer <= largest**2 * rows, so the
     # single-precision result is exact below 2**24.
-    dtype = np.float32 if largest * largest * len(bins) < _FLOAT32_EXACT else np.float64
+    dtype = np.float32 if largest * largest * len(bins) < _blocks.FLOAT32_EXACT else np.float64
     values = bins.astype(dtype)
     return (values.T @ values).astype(np.float64)
 

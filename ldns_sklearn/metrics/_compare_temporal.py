@@ -1,24 +1,17 @@
 """Discrepancies of temporal and across-trial statistics: one function per statistic.
 
-Each computes one entry of :func:`~ldns_sklearn.metrics.compare_spike_statistics`, reading
-only what that statistic needs.
+Each computes one entry of :func:`~ldns_sklearn.metrics.compare_spike_statistics` the way
+it does (:func:`~._discrepancy.compare_one`), reading only what that statistic needs.
 """
 
 from __future__ import annotations
 
 from .._sklearn_compat import validate_params
-from ._accumulator import SpikeSums
-from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_pair
-from ._compare import _common_bins, _rmse, warn_one_sided
-from ._statistics import correlation, fano_factor, psth
-from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
+from ._checks import COMMON_CONSTRAINTS
+from ._discrepancy import compare_one
+from ._temporal import DEFAULT_N_GROUPS
 
 _PAIR = {"real": ["array-like"], "generated": ["array-like"]}
-
-
-def _lag_sums(real, generated, max_lag, groups=()):
-    max_lag = resolve_max_lag(max_lag, {"real": real, "generated": generated})
-    return [LagSums.from_trials(trials, groups, max_lag) for trials in (real, generated)]
 
 
 @validate_params(
@@ -63,13 +56,8 @@ def auto_correlation_rmse(real, generated, *, max_lag=None, bin_size=None):
     >>> auto_correlation_rmse(poisson, bursty, max_lag=3) > 0.1
     True
     """
-    real, generated, bin_size = check_pair(real, generated, bin_size)
-    scale = 1.0 / bin_size_in_seconds(bin_size) ** 2
-    real_lags, generated_lags = _lag_sums(real, generated, max_lag)
-    return _rmse(
-        real_lags.auto_correlation(scale)[:, 1:],
-        generated_lags.auto_correlation(scale)[:, 1:],
-        "auto-correlation",
+    return compare_one(
+        "auto_correlation_rmse", real, generated, max_lag=max_lag, bin_size=bin_size
     )
 
 
@@ -118,16 +106,9 @@ def cross_correlation_rmse(
     >>> cross_correlation_rmse(lagged, independent, max_lag=2) > 0.1
     True
     """
-    real, generated, bin_size = check_pair(real, generated, bin_size)
-    scale = 1.0 / bin_size_in_seconds(bin_size) ** 2
-    groups = correlation_groups(
-        correlation(SpikeSums.from_trials(real, {"correlation"})), n_groups
-    )
-    real_lags, generated_lags = _lag_sums(real, generated, max_lag, groups)
-    return _rmse(
-        real_lags.cross_correlation(scale)[:, 1:],
-        generated_lags.cross_correlation(scale)[:, 1:],
-        "cross-correlation",
+    return compare_one(
+        "cross_correlation_rmse", real, generated, max_lag=max_lag, n_groups=n_groups,
+        bin_size=bin_size,
     )
 
 
@@ -165,12 +146,7 @@ def fano_factor_rmse(real, generated, *, bin_size=None):
     >>> fano_factor_rmse(fixed, varying) > 3
     True
     """
-    real, generated, _ = check_pair(real, generated, bin_size)
-    real_sums, generated_sums = (SpikeSums.from_trials(d, {"fano"}) for d in (real, generated))
-    one_sided = {}
-    result = _rmse(fano_factor(real_sums), fano_factor(generated_sums), "Fano factor", one_sided)
-    warn_one_sided(one_sided, stacklevel=3)
-    return result
+    return compare_one("fano_factor_rmse", real, generated, bin_size=bin_size)
 
 
 @validate_params(
@@ -208,7 +184,4 @@ def psth_rmse(real, generated, *, bin_size=None):
     >>> psth_rmse(real, rng.poisson(ramp[:, ::-1], size=(200, 30, 3))) > 0.5
     True
     """
-    real, generated, bin_size = check_pair(real, generated, bin_size)
-    seconds = bin_size_in_seconds(bin_size)
-    real_sums, generated_sums = (SpikeSums.from_trials(d, {"psth"}) for d in (real, generated))
-    return _rmse(*_common_bins(psth(real_sums, seconds), psth(generated_sums, seconds)), "PSTH")
+    return compare_one("psth_rmse", real, generated, bin_size=bin_size)

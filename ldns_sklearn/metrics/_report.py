@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._sklearn_compat import validate_params
 from ._checks import COMMON_CONSTRAINTS, check_counts, check_pair
-from ._compare import warn_one_sided
+from ._discrepancy import warn_one_sided
 from ._score import statistics_report
 from ._temporal import DEFAULT_N_GROUPS
 from ._two_sample import classifier_two_sample_test, memorisation_check

@@ -14,9 +14,9 @@ from .._validation import take_trials
 from .._warnings import warn_user
 from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, check_pair
-from ._compare import DISCREPANCIES, discrepancies, warn_one_sided
-from ._statistics import correlation
-from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
+from ._discrepancy import DISCREPANCIES, discrepancies, warn_one_sided
+from ._statistics import neuron_groups
+from ._temporal import DEFAULT_N_GROUPS, resolve_max_lag
 
 
 def _distances(results: dict) -> dict:
@@ -89,10 +89,10 @@ def statistics_report(
     halves = real[0::2], real[1::2]
     even, odd = (SpikeSums.from_trials(half) for half in halves)
     # One grouping of neurons (from all of real) for every comparison, floor included.
-    groups = correlation_groups(correlation(even.merged(odd)), n_groups)
+    groups = neuron_groups(even.merged(odd), n_groups)
     generated_sums = SpikeSums.from_trials(generated)
     for sums, trials in ((even, halves[0]), (odd, halves[1]), (generated_sums, generated)):
-        sums.lags = LagSums.from_trials(trials, groups, max_lag)
+        sums.add_lags(trials, groups, max_lag)
     one_sided = {}
     results = discrepancies(even.merged(odd), generated_sums, one_sided=one_sided, **options)
     floor = _half_floor(even, odd, options)
@@ -155,9 +155,7 @@ def _half_floor(first, second, options) -> dict:
 
 def _sums(trials, groups, max_lag) -> SpikeSums:
     """The sums of ``trials`` for :func:`discrepancies`, lags included."""
-    sums = SpikeSums.from_trials(trials)
-    sums.lags = LagSums.from_trials(trials, groups, max_lag)
-    return sums
+    return SpikeSums.from_trials(trials).add_lags(trials, groups, max_lag)
 
 
 @validate_params(

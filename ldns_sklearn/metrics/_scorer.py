@@ -7,7 +7,7 @@ from numbers import Integral
 from .._neo import is_neo_trials, n_trials
 from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._checks import check_pair
-from ._compare import DISCREPANCIES, PEARSON_RS, discrepancies, summed_pair, warn_one_sided
+from ._discrepancy import DISCREPANCIES, PEARSON_RS, discrepancies, summed_pair, warn_one_sided
 from ._score import statistics_report
 from ._two_sample import classifier_two_sample_test
 

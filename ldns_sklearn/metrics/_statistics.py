@@ -7,7 +7,7 @@ import numpy as np
 from .._sklearn_compat import validate_params
 from ._accumulator import SpikeSums
 from ._checks import COMMON_CONSTRAINTS, bin_size_in_seconds, check_counts, recorded_bin_size
-from ._temporal import DEFAULT_N_GROUPS, LagSums, correlation_groups, resolve_max_lag
+from ._temporal import DEFAULT_N_GROUPS, correlation_groups, resolve_max_lag
 
 
 @validate_params(
@@ -80,9 +80,14 @@ def spike_statistics(
     counts = check_counts(counts, "counts", bin_size)
     max_lag = resolve_max_lag(max_lag, {"counts": counts})
     sums = SpikeSums.from_trials(counts)
-    groups = correlation_groups(correlation(sums), n_groups)
-    sums.lags = LagSums.from_trials(counts, groups, max_lag)
+    sums.add_lags(counts, neuron_groups(sums, n_groups), max_lag)
     return statistics(sums, bin_size_in_seconds(bin_size), min_isis)
+
+
+def neuron_groups(sums: SpikeSums, n_groups: int) -> tuple[np.ndarray, ...]:
+    """The paper's groups of neurons, by the correlations of the summed trials: the one
+    place groups are made, so every comparison of cross-correlations uses the same."""
+    return correlation_groups(correlation(sums), n_groups)
 
 
 def mean_rate(sums: SpikeSums, bin_size):
@@ -127,18 +132,21 @@ def psth(sums: SpikeSums, bin_size):
 
 
 def statistics(sums: SpikeSums, bin_size: float, min_isis: int) -> dict:
-    """Every statistic of the summed trials (the temporal ones where ``sums.lags`` is set)."""
-    mean_isi, std_isi, n_isis = isi_statistics(sums, bin_size, min_isis)
-    result = {
-        "mean_rate": mean_rate(sums, bin_size),
-        "mean_isi": mean_isi,
-        "std_isi": std_isi,
-        "n_isis": n_isis,
-        "correlation": correlation(sums),
-        "population_counts": sums.population_counts(),
-        "fano_factor": fano_factor(sums),
-        "psth": psth(sums, bin_size),
-    }
+    """Every statistic the sums hold the parts of (the temporal ones where ``sums.lags``
+    is set)."""
+    result = {"mean_rate": mean_rate(sums, bin_size)}
+    if sums.isi is not None:
+        result["mean_isi"], result["std_isi"], result["n_isis"] = isi_statistics(
+            sums, bin_size, min_isis
+        )
+    if sums.gram is not None:
+        result["correlation"] = correlation(sums)
+    if sums.population is not None:
+        result["population_counts"] = sums.population_counts()
+    if sums.trial_totals is not None:
+        result["fano_factor"] = fano_factor(sums)
+    if sums.psth is not None:
+        result["psth"] = psth(sums, bin_size)
     if sums.lags is not None:
         # Products of two rates: squared units.
         scale = 1.0 / bin_size**2

@@ -14,9 +14,10 @@ its curve depends on the order of the neurons within a group; here each pair ent
 directions, which is the symmetric part of the paper's curve, ``(c(k) + c(-k)) / 2``, and the
 same for every order.
 
-Every sum is read in one pass over blocks of trials (as :mod:`._accumulator`), from the raw
-counts: ``sum_t (x_t - m)(x_{t+k} - m)`` is the raw lag product minus terms of the trial's
-total and of its first and last k bins, so no centred float64 copy of the data is made.
+Every sum is read in one pass over blocks of trials (:mod:`._blocks`, as
+:mod:`._accumulator`), from the raw counts: ``sum_t (x_t - m)(x_{t+k} - m)`` is the raw
+lag product minus terms of the trial's total and of its first and last k bins, so no
+centred float64 copy of the data is made.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import trial_lengths
-from . import _accumulator
+from . import _blocks
 from ._checks import n_neurons
 
 #: Lags compared when ``max_lag`` is not given (fewer where trials are shorter).
@@ -95,13 +96,13 @@ class LagSums:
             auto=np.zeros((max_lag + 1, width)),
             group=np.zeros((max_lag + 1, len(groups))),
         )
-        for block, lengths in _accumulator._blocks(trials):
+        for block, lengths in _blocks.blocks(trials):
             values, largest = _exact_floats(block)
             sums.auto += _lag_products(values, lengths, max_lag)
             if groups:
                 # A group sum is at most largest x width: exact in the values' own dtype.
                 flat = values.reshape(-1, width)
-                if largest * width >= _accumulator._FLOAT32_EXACT:
+                if largest * width >= _blocks.FLOAT32_EXACT:
                     flat = flat.astype(np.float64)
                 grouped = (flat @ membership.astype(flat.dtype)).astype(np.float64)
                 sums.group += _lag_products(grouped.reshape(len(block), -1, len(groups)),
@@ -140,7 +141,7 @@ def _exact_floats(block):
     if block.dtype == bool:
         block = block.view(np.uint8)
     largest = float(block.max(initial=0))
-    exact = largest * largest * block.shape[1] < _accumulator._FLOAT32_EXACT
+    exact = largest * largest * block.shape[1] < _blocks.FLOAT32_EXACT
     return block.astype(np.float32 if exact else np.float64, copy=False), largest
 
 
