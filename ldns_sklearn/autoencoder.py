@@ -25,7 +25,7 @@ from ._estimator import (
     uses_threads,
 )
 from ._masks import check_observed_bins, check_observed_neurons
-from ._neo import is_neo_trials
+from ._neo.reading import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, synchronous_spikes
 from ._validation import PaddedTrials, check_trials, take_trials, unpad_trials, valid_bins
@@ -36,6 +36,7 @@ from .observation import (
     poisson_log_likelihood,
     training_sample,
 )
+from .preprocessing import SpikeTrainBinner
 
 __all__ = ["S4Autoencoder"]
 
@@ -260,9 +261,15 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         as before.
     bin_size : quantities.Quantity or None, default=None
         Bin width used only when ``X`` is given as Neo spike trains (``None``: 5 ms, the
-        paper's, with a warning that says so); binned counts are used as they are. In a
-        pipeline, bin first with :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner`
-        so generated counts can be turned back into spike trains.
+        paper's, with a warning that says so); binned counts are used as they are.
+
+        .. deprecated:: 0.1.0.dev1
+            ``bin_size``, and Neo spike trains given straight to ``S4Autoencoder``, warn
+            (``FutureWarning``) and will be removed: bin first with
+            :class:`~ldns_sklearn.preprocessing.SpikeTrainBinner` (as
+            :class:`~ldns_sklearn.LDNSPipeline` and
+            :func:`~ldns_sklearn.make_ldns_pipeline` do), so that Neo enters the library
+            in one place and generated counts can be turned back into spike trains.
     device : str, default="auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda"``.
     n_threads : int or None, default=1
@@ -442,10 +449,19 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     def _counts(self, X, *, fitting: bool) -> PaddedTrials:
         """Validated counts from counts or Neo trials, padded where read (so counts given
         as a ``numpy.memmap`` are read in batches, never loaded whole)."""
-        if is_neo_trials(X):
+        neo_input = is_neo_trials(X)
+        if fitting and (neo_input or self.bin_size is not None):
+            warn_user(
+                "S4Autoencoder(bin_size=) and Neo spike trains given straight to "
+                "S4Autoencoder are deprecated and will be removed in a future release: bin "
+                "with SpikeTrainBinner first, as LDNSPipeline and make_ldns_pipeline do "
+                "(LDNSPipeline([('bin', SpikeTrainBinner(bin_size=5 * pq.ms)), ('ae', "
+                "S4Autoencoder()), ...])), which also turns generated counts back into "
+                "spike trains.",
+                FutureWarning,
+            )
+        if neo_input:
             if fitting:
-                from .preprocessing import SpikeTrainBinner
-
                 bin_size = self.bin_size
                 if bin_size is None:
                     bin_size = 5 * pq.ms

@@ -18,7 +18,7 @@ from ._estimator import (
     restored_on_failure,
 )
 from ._masks import check_observed_bins, check_observed_neurons
-from ._neo import is_neo_trials, n_trials
+from ._neo.reading import is_neo_trials, n_trials
 from ._validation import (
     check_count,
     check_trials,

@@ -1,6 +1,7 @@
 """S4Autoencoder: the network, the objective, the estimator contract and fit quality."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -475,10 +476,21 @@ def test_neo_trials_are_binned_with_bin_size():
         ]
         for _ in range(4)
     ]
-    ae = S4Autoencoder(**TINY, bin_size=10 * pq.ms).fit(trials)
+    with pytest.warns(FutureWarning, match=r"S4Autoencoder\(bin_size=\) and Neo .* deprecated"):
+        ae = S4Autoencoder(**TINY, bin_size=10 * pq.ms).fit(trials)
     counts = SpikeTrainBinner(bin_size=10 * pq.ms).fit_transform(trials)
     np.testing.assert_array_equal(ae.transform(trials), ae.transform(counts))
     assert ae.transform(trials).shape == (4, 10, 2)
+
+
+def test_bin_size_is_deprecated_and_counts_alone_do_not_warn():
+    counts = np.random.default_rng(0).poisson(0.5, size=(4, 10, 3))
+    with pytest.warns(FutureWarning, match="bin with SpikeTrainBinner first") as caught:
+        S4Autoencoder(**TINY, bin_size=5 * pq.ms).fit(counts)
+    assert caught[0].filename == __file__  # the user's line, not the library's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        S4Autoencoder(**TINY).fit(counts)
 
 
 # ------------------------------------------------------------------------ bad input

@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
-from ldns_sklearn._neo import is_neo_trials, neo_trials, read_spiketrains
+from ldns_sklearn._neo.reading import is_neo_trials, neo_trials, read_spiketrains
 from ldns_sklearn.preprocessing import (
     SpikeTrainBinner,
     counts_to_spiketrains,

@@ -22,8 +22,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .._validation import valid_bins
-from .autoencoder_net import S4AutoencoderNet, autoencoder_loss, coordinated_dropout, hide
+from .autoencoder_net import (
+    S4AutoencoderNet,
+    autoencoder_loss,
+    coordinated_dropout,
+    hide,
+    length_mask,
+)
 from .device import autocast, make_generator, resolve_device, seeded
 from .training import ArrayRows, Checkpointing, TrainingConfig, TrainingResult, train
 from .weights import check_weights, export_weights, load_weights
@@ -138,14 +143,18 @@ class AutoencoderModel:
         self.rate_gain = np.ones(self.spec.n_neurons)
         total_counts = np.zeros(self.spec.n_neurons)
         total_rates = np.zeros(self.spec.n_neurons)
+
+        def decode_inside(z, batch_lengths):
+            # Padded latents decode to rates; padded counts are zeros already.
+            rates = self.network.decode(z, batch_lengths)
+            mask = length_mask(batch_lengths, rates.shape[1], rates.device)
+            return rates if mask is None else rates * mask
+
         for start in range(0, len(latents), batch_size):
             stop = start + batch_size
             batch_lengths = None if lengths is None else lengths[start:stop]
-            rates = self.decode(latents[start:stop], batch_lengths, batch_size=batch_size,
-                                device=device)
-            if batch_lengths is not None:
-                # Padded latents decode to rates; padded counts are zeros already.
-                rates *= valid_bins(batch_lengths, rates.shape[1])[..., None]
+            rates = self._batched(decode_inside, batch_lengths, batch_size, device,
+                                  latents[start:stop])
             total_counts += np.asarray(counts[start:stop], dtype=np.float64).sum(axis=(0, 1))
             total_rates += rates.sum(axis=(0, 1))
         # A rate that underflowed to 0 everywhere cannot be scaled to its count.

@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 from sklearn.utils import Bunch, check_random_state
 
 from .._memory import check_generated_size
-from .._neo import check_time_quantity
+from .._neo.reading import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
 from ._rates import poisson_spikes, rates_with_mean
 

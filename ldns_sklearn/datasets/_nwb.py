@@ -20,9 +20,9 @@ import numpy as np
 import quantities as pq
 from sklearn.utils import Bunch
 
-from .._neo import check_time_quantity
+from .._neo.binning import spiketrains_to_counts
+from .._neo.reading import check_time_quantity
 from .._validation import check_count
-from ..preprocessing import SpikeTrainBinner
 
 __all__ = ["load_mc_maze", "load_nwb_trials"]
 
@@ -573,7 +573,7 @@ def _bin(selected: dict, recording: dict, options: dict, file: Path) -> Bunch:
     units, trials, frame = recording["units"], selected["trials"], options["frame"]
     align, bin_size, velocity = options["align"], options["bin_size"], options["velocity"]
     segments = _cut_segments(trials, units, frame, align, file)
-    counts = np.asarray(SpikeTrainBinner(bin_size=bin_size).fit_transform(segments))
+    counts = np.asarray(spiketrains_to_counts(segments, bin_size))
     expected = (len(segments), frame.n_bins, len(units["ids"]))
     if counts.shape != expected:  # guards the alignment contract
         raise RuntimeError(f"Binning gave counts of shape {counts.shape}, expected {expected}.")

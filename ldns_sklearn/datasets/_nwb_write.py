@@ -9,7 +9,7 @@ import numpy as np
 import quantities as pq
 
 from .._files import replacing
-from .._neo import neo_trials
+from .._neo.reading import neo_trials
 from .._version import __version__
 from ._nwb import ANNOTATION_DESCRIPTION, UNIT_NAME_COLUMN, _import_pynwb
 

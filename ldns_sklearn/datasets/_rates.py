@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import quantities as pq
 
-from ..preprocessing import counts_to_spiketrains
+from .._neo.trains import counts_to_spiketrains
 
 # Elements per block when sweeping the (n_trials, n_bins, n_neurons) array, to bound temporaries.
 _BLOCK = 1 << 22

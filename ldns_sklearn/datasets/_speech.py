@@ -25,8 +25,8 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 from sklearn.utils import Bunch
 
-from .._neo import check_time_quantity
-from ..preprocessing import counts_to_spiketrains
+from .._neo.reading import check_time_quantity
+from .._neo.trains import counts_to_spiketrains
 
 __all__ = ["load_speech_bci"]
 

@@ -24,7 +24,7 @@ from scipy.sparse import csr_matrix
 from sklearn.utils import Bunch, check_random_state
 
 from .._memory import check_generated_size
-from .._neo import check_time_quantity
+from .._neo.reading import check_time_quantity
 from .._sklearn_compat import Interval, validate_params
 
 __all__ = ["make_balanced_network_spikes", "make_gamma_spikes", "make_lif_spikes"]

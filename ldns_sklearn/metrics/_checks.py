@@ -7,10 +7,10 @@ from numbers import Integral, Real
 import quantities as pq
 
 from .._memory import check_fits_in_memory
-from .._neo import check_time_quantity, is_neo_trials, neo_trials
+from .._neo.binning import spiketrains_to_counts
+from .._neo.reading import check_time_quantity, is_neo_trials, neo_trials
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import check_trials
-from ..preprocessing import SpikeTrainBinner
 
 # Constraints of the options shared by the public functions (for ``validate_params``).
 COMMON_CONSTRAINTS = {
@@ -50,7 +50,7 @@ def check_counts(X, name, bin_size=None):
     """Validated counts (a 3-D array or a list of 2-D arrays, the caller's dtype kept);
     Neo trials are counted first, in ``bin_size`` or the bin size their trains record."""
     if is_neo_trials(X):
-        X = SpikeTrainBinner(bin_size=neo_bin_size(X, name, bin_size)).fit_transform(X)
+        X = spiketrains_to_counts(X, neo_bin_size(X, name, bin_size))
     # dtype=None keeps the caller's (possibly small integer) dtype: a float64 copy of a large
     # recording would need eight bytes per count.
     return check_trials(X, name=name, counts=True, dtype=None)

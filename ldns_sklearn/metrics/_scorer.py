@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from numbers import Integral
 
-from .._neo import is_neo_trials, n_trials
+from .._neo.reading import is_neo_trials, n_trials
 from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._checks import check_pair
 from ._discrepancy import DISCREPANCIES, PEARSON_RS, discrepancies, summed_pair, warn_one_sided

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._spike_times import even_spike_positions
+from .._neo.spike_times import even_spike_positions
 from .._validation import check_trials
 from ._common import new_axes
 

@@ -12,8 +12,8 @@ import numpy as np
 import quantities as pq
 from sklearn.utils import check_random_state
 
-from ._neo import as_input_type, neo_trials
-from ._spike_times import spike_bins, spike_positions
+from .reading import as_input_type, neo_trials
+from .spike_times import spike_bins, spike_positions
 
 
 def keep_recorded_spikes(recorded, counts, observed, bin_size, placement, random_state):
