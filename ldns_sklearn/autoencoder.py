@@ -28,6 +28,7 @@ from ._masks import check_observed_bins, check_observed_neurons
 from ._neo.reading import is_neo_trials
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, synchronous_spikes
+from ._trials import Trials
 from ._validation import PaddedTrials, check_trials, take_trials, unpad_trials, valid_bins
 from ._warnings import warn_user
 from .observation import (
@@ -789,13 +790,30 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         -------
         counts : ndarray of int64 of shape (n_trials, n_bins, n_neurons), or list
         """
+        in_painting = counts is not None or observed is not None
+        if not in_painting and hasattr(self.observation_, "_sample_trials"):
+            latents = Trials.from_checked(self._check_latents(Z))
+            return self._inverse_trials(latents, random_state).unpad()
         rates = self.predict_rates(Z)
-        if counts is None and observed is None:
+        if not in_painting:
             # Only in-painting needs the keywords: a user's observation model may lack them.
             return self.observation_.sample(rates, random_state=random_state)
         return self.observation_.sample(
             rates, random_state=random_state, counts=counts, observed=observed
         )
+
+    @uses_threads
+    def _inverse_trials(self, latents: Trials, random_state) -> Trials:
+        """:meth:`inverse_transform` of latents in one value (the pipeline's chain)."""
+        rates = latents.with_values(self._decode(latents.padded, latents.padding))
+        if not hasattr(self.observation_, "_sample_trials"):
+            # An observation model of the user's speaks only the public form.
+            drawn = self.observation_.sample(rates.unpad(), random_state=random_state)
+            return Trials.from_checked(
+                check_trials(drawn, name="the observation model's sample", counts=True,
+                             n_channels=self.n_neurons_, dtype=np.int64)
+            )
+        return self.observation_._sample_trials(rates, random_state)
 
     @uses_threads
     def score(self, X, y=None):

@@ -29,6 +29,7 @@ from ._estimator import (
 from ._masks import fill_missing
 from ._memory import check_fits_in_memory
 from ._sklearn_compat import Interval, StrOptions, fit_context
+from ._trials import Trials
 from ._validation import (
     check_condition,
     check_count,
@@ -619,7 +620,6 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             "random_state), or shorter ones (n_bins).",
         )
 
-    @uses_threads
     def sample(self, n_samples=None, y=None, n_bins=None, random_state=None):
         """Generate new latent trajectories.
 
@@ -675,10 +675,16 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         >>> guided.sample(3, random_state=1).shape, guided.sample(y=reach[:2]).shape
         ((3, 10, 2), (2, 10, 2))
         """
+        return self._sample_trials(
+            n_samples, y, n_bins, check_random_state(random_state)
+        ).unpad()
+
+    @uses_threads
+    def _sample_trials(self, n_samples, y, n_bins, rng) -> Trials:
+        """What :meth:`sample` draws, as one padded value (for the pipeline's chain)."""
         check_is_fitted(self)
         self._validate_params()
         self._check_sampling_steps()
-        rng = check_random_state(random_state)
         if y is None:
             if n_samples is None:
                 raise ValueError("n_samples is required when no condition y is given.")
@@ -706,10 +712,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             lengths = series_lengths
         else:
             lengths = self._sample_lengths(n_samples, n_bins, rng)
-        z = self._draw(lengths, kind, values, rng)
-        if np.all(lengths == lengths[0]):
-            return z
-        return [trial[:length] for trial, length in zip(z, lengths, strict=True)]
+        return Trials.from_padded(self._draw(lengths, kind, values, rng), lengths)
 
     @uses_threads
     def inpaint(self, Z, observed_bins, y=None, random_state=None):

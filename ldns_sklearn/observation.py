@@ -43,12 +43,12 @@ from ._renewal import (
     synchrony_left_to_events,
 )
 from ._sklearn_compat import Interval, StrOptions, fit_context
+from ._trials import Trials
 from ._validation import (
     check_trials,
     is_ragged,
     pad_trials,
     trial_lengths,
-    unpad_trials,
     valid_bins,
 )
 
@@ -89,19 +89,36 @@ def check_rates(
     """
     rates = check_trials(rates, name=name, n_channels=n_channels)
     for trial in rates if is_ragged(rates) else [rates]:
-        if np.any(trial < 0):
-            raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
-        if positive and np.any(trial == 0):
-            raise ValueError(
-                f"{name} contains zeros; the spike-history model needs rates > 0 (it reads a "
-                "rate through the inverse of its softplus link, which has no value at 0)."
-            )
-        if trial.size and trial.max() > MAX_RATE:
-            raise ValueError(
-                f"{name} reach {trial.max():.3g} spikes per bin, above {MAX_RATE:.0e}: no "
-                "neuron fires like that (a model producing such rates has diverged), and "
-                "counts drawn from them would overflow."
-            )
+        _check_rate_values(trial, name, positive)
+    return rates
+
+
+def _check_rate_values(values, name, positive, valid=None):
+    """Refuse rates a draw cannot use: one trial, or padded trials whose ``valid`` bins
+    ``(n_trials, n_bins)`` are read (the padding is zero)."""
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if np.any(values < 0):
+        raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
+    zero = values == 0
+    if valid is not None:
+        zero &= valid[..., None]
+    if positive and np.any(zero):
+        raise ValueError(
+            f"{name} contains zeros; the spike-history model needs rates > 0 (it reads a "
+            "rate through the inverse of its softplus link, which has no value at 0)."
+        )
+    if values.size and values.max() > MAX_RATE:
+        raise ValueError(
+            f"{name} reach {values.max():.3g} spikes per bin, above {MAX_RATE:.0e}: no "
+            "neuron fires like that (a model producing such rates has diverged), and "
+            "counts drawn from them would overflow."
+        )
+
+
+def _checked_values(rates: Trials, positive: bool) -> Trials:
+    """Rates the library made (decoded, padded): their values checked, their form not."""
+    _check_rate_values(rates.padded, "rates", positive, rates.valid if rates.ragged else None)
     return rates
 
 
@@ -275,14 +292,19 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         array([0, 0, 0, 0])
         """
         check_is_fitted(self)
-        rates = check_rates(rates, n_channels=self.n_neurons_)
+        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
+        return self._sample_trials(
+            Trials.from_checked(rates), random_state, kept, observed
+        ).unpad()
+
+    def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
+        """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
         rng = check_random_state(random_state)
-        padded, lengths = pad_trials(rates)
-        drawn = rng.poisson(padded).astype(np.int64)
+        drawn = rng.poisson(_checked_values(rates, positive=False).padded).astype(np.int64)
         if kept is not None:
             drawn = np.where(observed, kept, drawn)
-        return unpad_trials(drawn, lengths, is_ragged(rates))
+        return rates.with_values(drawn)
 
     def score(self, counts, rates):
         """Mean Poisson log-likelihood per bin and neuron (nats).
@@ -483,10 +505,16 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         counts : ndarray of int64, same form as ``rates``
         """
         check_is_fitted(self)
-        rates = check_rates(rates, n_channels=self.n_neurons_, positive=True)
+        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
+        return self._sample_trials(
+            Trials.from_checked(rates), random_state, kept, observed
+        ).unpad()
+
+    def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
+        """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
+        r = _checked_values(rates, positive=True).padded
         rng = check_random_state(random_state)
-        r, lengths = pad_trials(rates)
         n_trials, n_bins, n_neurons = r.shape
         history = self.history
         # Oldest lag first, to match the chronological window below.
@@ -508,9 +536,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
                 drawn = np.where(observed[:, t], kept[:, t], drawn)
             drawn_counts[:, t] = drawn
             recent[:, :, slot] = recent[:, :, slot + history] = drawn.T
-        valid = valid_bins(lengths, r.shape[1])[..., None]
-        drawn_counts *= valid  # bins past a trial's end are dropped below anyway
-        return unpad_trials(drawn_counts, lengths, is_ragged(rates))
+        return rates.with_values(drawn_counts)  # bins past a trial's end are zeroed
 
     def score(self, counts, rates):
         """Mean log-likelihood per bin and neuron (nats), given the observed spike history.
@@ -902,13 +928,19 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         counts : ndarray of int64, same form as ``rates``
         """
         check_is_fitted(self)
-        rates = check_rates(rates, n_channels=self.n_neurons_, positive=True)
+        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
-        r, lengths = pad_trials(rates)
+        return self._sample_trials(
+            Trials.from_checked(rates), random_state, kept, observed
+        ).unpad()
+
+    def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
+        """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
+        r = _checked_values(rates, positive=True).padded
         seed = check_random_state(random_state).randint(2**31)
-        drawn = draw(self._fitted(), r, valid_bins(lengths, r.shape[1]),
-                     np.random.default_rng(seed), kept=kept, observed=observed)
-        return unpad_trials(drawn, lengths, is_ragged(rates))
+        drawn = draw(self._fitted(), r, rates.valid, np.random.default_rng(seed), kept=kept,
+                     observed=observed)
+        return rates.with_values(drawn)
 
     def score(self, counts, rates):
         """Mean log-likelihood per bin and neuron (nats), given the recorded spike history.

@@ -19,6 +19,7 @@ from ._estimator import (
 )
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo.reading import is_neo_trials, n_trials
+from ._trials import Trials
 from ._validation import (
     check_count,
     check_trials,
@@ -303,9 +304,23 @@ class LDNSPipeline(SavableMixin, Pipeline):
         check_is_fitted(self)
         rng = check_random_state(random_state)
         self._check_sample_memory(n_samples, y, n_bins)
+        steps = list(self._iter(with_final=False, filter_passthrough=True))
+        final = self._sampler()
+        if hasattr(final, "_sample_trials") and all(
+            hasattr(step, "_inverse_trials") for _, _, step in steps
+        ):
+            # The library's own steps pass one padded value down the chain: the trials are
+            # checked, padded and given back in their form once, not at every step.
+            with pipeline_verbosity(self.verbose):
+                trials = final._sample_trials(
+                    n_samples, y, n_bins, check_random_state(_seed(rng))
+                )
+            for _, _, step in reversed(steps):
+                trials = step._inverse_trials(trials, random_state=_seed(rng))
+            return trials.unpad() if isinstance(trials, Trials) else trials
         with pipeline_verbosity(self.verbose):
             Z = self._sample_latents(n_samples, y, n_bins, rng)
-        return self._inverse(Z, self._iter(with_final=False, filter_passthrough=True), rng)
+        return self._inverse(Z, steps, rng)
 
     def inpaint(self, X, observed_bins=None, observed_neurons=None, y=None, *,
                 n_passes=3, random_state=None):

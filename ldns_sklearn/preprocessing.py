@@ -28,6 +28,7 @@ from ._neo.recorded import keep_recorded_spikes
 from ._neo.spike_times import SPIKE_PLACEMENTS
 from ._neo.trains import counts_to_spiketrains, trains_from_counts
 from ._sklearn_compat import StrOptions
+from ._trials import Trials
 from ._validation import check_trials
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
@@ -314,6 +315,16 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             return keep_recorded_spikes(
                 recorded, counts, observed, self.bin_size_, self.spike_placement, random_state
             )
+        return self._trains(counts, random_state)
+
+    def _inverse_trials(self, counts: Trials, random_state):
+        """:meth:`inverse_transform` of counts the library drew (int64, in one value)."""
+        check_is_fitted(self)
+        trials = counts.unpad()
+        return trials if self.input_type_ == "counts" else self._trains(trials, random_state)
+
+    def _trains(self, counts, random_state):
+        """Trials of spike trains, in the form ``fit`` saw, for checked counts."""
         trials = trains_from_counts(
             counts,
             self.bin_size_.rescale(self.units_).item(),

@@ -1,5 +1,7 @@
 """LDNSPipeline: sampling in the input's own form, scoring, grid search, errors."""
 
+import sys
+
 import elephant.statistics as es
 import neo
 import numpy as np
@@ -16,6 +18,8 @@ from ldns_sklearn import (
     LDNSPipeline,
     S4Autoencoder,
     SpikeTrainBinner,
+    _validation,
+    counts_to_spiketrains,
     load_model,
     make_ldns_pipeline,
     save_model,
@@ -317,3 +321,38 @@ def test_generated_trains_carry_the_name_and_annotations_of_their_unit(form, lor
             assert train.annotations["unit_id"] == 100 + k
             assert train.annotations["channel"] == f"ch{k % 2}"
             assert "trial" not in train.annotations and train.annotations["generated"]
+
+
+def test_sampling_trials_of_different_lengths_pads_once_unpads_once_and_checks_nothing(
+    monkeypatch,
+):
+    rng = np.random.default_rng(0)
+    counts = [rng.poisson(0.5, size=(12 + 4 * (i % 3), 3)) for i in range(24)]
+    trials = counts_to_spiketrains(counts, 5 * pq.ms)
+    pipe = tiny_pipeline().fit(trials)
+    expected = pipe.sample(6, random_state=3)
+    assert len({len(trial) for trial in pipe[0].transform(expected)}) > 1  # ragged
+
+    calls = {"pad_trials": 0, "unpad_trials": 0, "check_trials": 0}
+    for name in calls:
+        original = getattr(_validation, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        for module in list(sys.modules.values()):
+            if module.__name__.startswith("ldns_sklearn") and getattr(
+                module, name, None
+            ) is original:
+                monkeypatch.setattr(module, name, counting)
+    samples = pipe.sample(6, random_state=3)
+    # The sampler draws padded latents; they pass down as one value, checked by nobody
+    # (the library made them) and given back as trials of their own lengths once.
+    assert calls["pad_trials"] <= 1
+    assert calls["unpad_trials"] == 1
+    assert calls["check_trials"] == 0
+    for drawn, again in zip(samples, expected, strict=True):
+        for a, b in zip(drawn, again, strict=True):
+            np.testing.assert_array_equal(a.magnitude, b.magnitude)
+            assert a.t_stop == b.t_stop
