@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import poisson
 
 from ldns_sklearn import RenewalObservation
-from ldns_sklearn._renewal import _log_probability, count_moments, count_weights
+from ldns_sklearn._renewal.counts import _log_probability, count_moments, count_weights
 from ldns_sklearn.observation import PoissonObservation
 
 
@@ -364,7 +364,8 @@ def test_candidate_fluctuations_are_compared_on_the_same_draws():
     draws with the recording; they share their random numbers, so two equal candidates
     score equally and the first is kept, whatever the seed (on draws of their own, which
     one came closer was a coin toss)."""
-    from ldns_sklearn._renewal import _closest, _off_diagonal_correlations, _population_histogram
+    from ldns_sklearn._renewal.fluctuations import _closest
+    from ldns_sklearn._renewal.shapes import _off_diagonal_correlations, _population_histogram
     from ldns_sklearn._synchrony import lagged_covariances
 
     counts, rates = _synchronous(100, np.random.default_rng(0))
@@ -383,7 +384,8 @@ def test_a_factors_time_course_keeps_clear_structure_and_leaves_noise_alone():
     events are independent: a rare process cannot be anticorrelated beyond p / (1 - p),
     and matching a noisy -0.01 at lag 1 as closely as possible made events recur two bins
     apart (lag-2 autocorrelation 0.37, where the recording's events were independent)."""
-    from ldns_sklearn._renewal import _factor_ar, _factor_states
+    from ldns_sklearn._renewal.factors import _factor_states
+    from ldns_sklearn._renewal.shapes import _factor_ar
 
     def autocorrelations(ar, sparsity):
         on = _factor_states(np.random.default_rng(0), ar, np.array([sparsity]), 4000, 200)
