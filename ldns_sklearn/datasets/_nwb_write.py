@@ -11,7 +11,7 @@ import quantities as pq
 from .._files import replacing
 from .._neo.reading import neo_trials
 from .._version import __version__
-from ._nwb import ANNOTATION_DESCRIPTION, UNIT_NAME_COLUMN, _import_pynwb
+from ._nwb_read import ANNOTATION_DESCRIPTION, UNIT_NAME_COLUMN, _import_pynwb
 
 __all__ = ["save_nwb_trials"]
 
