@@ -101,8 +101,6 @@ def test_conditional_reaches_reports_behaviour_checks_per_guidance_scale(tmp_pat
     printed = capsys.readouterr().out
     assert "unseen target" in printed and "velocity decoded" in printed
     assert set(report["accuracy"]) == set(report["r2"]) == {1.0, 2.0}
-    for accuracy in report["accuracy"].values():
-        assert 0 <= accuracy["generated"] <= 1 and 0 <= accuracy["real"] <= 1
     assert all(np.isfinite(r2["real"]) and np.isfinite(r2["generated"])
                for r2 in report["r2"].values())
     assert len(report["unconditional_ratios"]) == 5
