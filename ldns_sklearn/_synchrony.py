@@ -157,6 +157,21 @@ def synchronous_spikes(counts: np.ndarray, synchrony: Synchrony) -> np.ndarray:
     return spikes
 
 
+def check_synchrony(synchrony: Synchrony, rate, prefix: str = "") -> None:
+    """Refuse synchronous groups (e.g. a model file's) that do not make sense: group numbers
+    other than -1 or one of the groups, a group's least count below 1, a negative rate."""
+    groups, min_spikes = synchrony
+    n_groups = len(min_spikes)
+    if groups.dtype.kind != "i" or np.any((groups < -1) | (groups >= n_groups)):
+        raise ValueError(
+            f"{prefix}synchronous_groups_ must hold -1 or group numbers below {n_groups} (one "
+            f"per synchronous_min_spikes_), got {np.unique(groups).tolist()}."
+        )
+    if not (np.all(min_spikes >= 1) and np.all(rate >= 0)):
+        raise ValueError(f"{prefix}synchronous_min_spikes_ must be positive and "
+                         "synchronous_rate_ non-negative.")
+
+
 class TrialsWithoutSynchrony(PaddedTrials):
     """Padded trials read as :class:`~ldns_sklearn._validation.PaddedTrials` reads them,
     less their synchronous spikes (computed for each read, so a ``numpy.memmap`` stays on

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import quantities as pq
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,48 +26,25 @@ from ._estimator import (
 )
 from ._masks import check_observed_bins, check_observed_neurons
 from ._neo.reading import is_neo_trials
+from ._observation_rates import (
+    cross_fitted_rates,
+    event_synchrony,
+    fresh_observation_model,
+    warn_extreme_gains,
+)
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
-from ._synchrony import Synchrony, TrialsWithoutSynchrony, synchronous_spikes
+from ._synchrony import Synchrony, TrialsWithoutSynchrony, check_synchrony
 from ._trials import Trials
 from ._validation import PaddedTrials, check_trials, take_trials, unpad_trials, valid_bins
 from ._warnings import warn_user
 from .observation import (
     PoissonObservation,
-    RenewalObservation,
     poisson_log_likelihood,
     training_sample,
 )
 from .preprocessing import SpikeTrainBinner
 
 __all__ = ["S4Autoencoder"]
-
-
-# Calibration factors outside this range mean the network misses a neuron's rate by an
-# order of magnitude (on the benchmark data they lie within a few per cent of 1) ...
-EXTREME_GAIN = 10.0
-# ... for a neuron with enough spikes that its factor is known to within about 10 % (a
-# neuron with 3 spikes can be off tenfold by chance, and its factor harms no one).
-WELL_DETERMINED_SPIKES = 100
-# Folds of neurons hidden in turn for cross-fitted rates (observation_rates): each encode
-# hides a fifth of the neurons, as coordinated dropout hides a fifth of the entries
-# (mask_prob=0.2) in training.
-_OBSERVATION_FOLDS = 5
-
-
-def _warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
-    extreme = np.flatnonzero(
-        ((gain > EXTREME_GAIN) | (gain < 1 / EXTREME_GAIN)) & (spikes >= WELL_DETERMINED_SPIKES)
-    )
-    if extreme.size == 0:
-        return
-    listed = ", ".join(f"{k} (×{gain[k]:.3g})" for k in extreme[:5])
-    more = f" and {extreme.size - 5} more" if extreme.size > 5 else ""
-    warn_user(
-        f"Rate calibration scaled the decoded rates of neuron(s) {listed}{more} by more "
-        f"than {EXTREME_GAIN:g}× (see rate_gain_): the autoencoder misses their rates, e.g. "
-        "because a few bins hold most of their spikes. Check those neurons' counts (a "
-        "recording artefact?) or train longer."
-    )
 
 
 def _finite(values: np.ndarray, what: str) -> np.ndarray:
@@ -520,17 +497,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     def _find_synchrony(self, observation, counts: PaddedTrials, rows) -> None:
         """Keep the synchronous groups of the training ``rows`` that ``observation``
         draws events for (``synchrony="observation"``), and their spikes' mean count."""
-        synchrony = Synchrony.none(counts.shape[2])
-        rate = np.zeros(counts.shape[2])
-        groups_of = getattr(observation, "_synchrony_left_to_events", None)
-        if self.synchrony == "observation" and groups_of is not None:
-            padded = counts[rows].astype(np.int64)
-            valid = valid_bins(counts.lengths[rows], padded.shape[1])
-            synchrony = groups_of(padded, valid)
-            spikes = synchronous_spikes(padded, synchrony)
-            rate = spikes.sum(axis=(0, 1)) / valid.sum()
+        synchrony, self.synchronous_rate_ = event_synchrony(
+            observation if self.synchrony == "observation" else None, counts, rows
+        )
         self.synchronous_groups_, self.synchronous_min_spikes_ = synchrony
-        self.synchronous_rate_ = rate
 
     # ----------------------------------------------------------------------- fitting
 
@@ -608,7 +578,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         )
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
-        observation = self._observation_model(rng)
+        observation = fresh_observation_model(self.observation, rng)
         # Its parameters are per neuron: a sample of trials determines them, and decoded
         # rates of every trial of a large data set would not fit in memory.
         rows = training_sample(len(counts), counts.shape[1] * counts.shape[2], rng)
@@ -635,7 +605,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         if self.calibrate_rates:
             spikes = model.calibrate(learned, latents, lengths, batch_size=self.batch_size,
                                      device=self.device)
-            _warn_extreme_gains(model.rate_gain, spikes)
+            warn_extreme_gains(model.rate_gain, spikes)
 
         if type(observation).fit is PoissonObservation.fit:
             # It learns nothing from rates: skip decoding every training trial (as large
@@ -662,29 +632,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """The padded rates of the training trials ``rows``, each neuron's decoded from
         latents encoded with its fold of neurons hidden (``observation_rates``)."""
         subset = PaddedTrials(take_trials(counts.trials, rows), dtype=counts.dtype)
-        fold = np.arange(self.n_neurons_) % min(_OBSERVATION_FOLDS, self.n_neurons_)
-        rates = np.empty(subset.shape)
-        for hidden in np.unique(fold):
-            observed = np.ones(subset.shape, dtype=bool)
-            observed[..., fold == hidden] = False
+
+        def rates_seeing(observed):
             latents = self._encode(self._without_synchrony(subset, observed), subset.padding,
                                    observed)
-            rates[..., fold == hidden] = self._decode(latents, subset.padding)[
-                ..., fold == hidden]
-        return rates
+            return self._decode(latents, subset.padding)
 
-    def _observation_model(self, rng):
-        """A fresh clone of the observation model to fit (seeded from ``rng`` if it draws
-        while fitting and was given no seed of its own)."""
-        if self.observation == "poisson":
-            return PoissonObservation()
-        observation = RenewalObservation() if self.observation is None else clone(
-            self.observation
-        )
-        params = observation.get_params()
-        if "random_state" in params and params["random_state"] is None:
-            observation.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
-        return observation
+        return cross_fitted_rates(subset.shape, rates_seeing)
 
     # ------------------------------------------------------------------ transforms
 
@@ -926,17 +880,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             raise ValueError(f"S4Autoencoder holds {', '.join(held)} without "
                              f"{', '.join(sorted(set(synchrony) - set(held)))}.")
         if held:
-            groups = self.synchronous_groups_
             check_declared(self, "its network", synchronous_groups_=(spec.n_neurons,),
                            synchronous_rate_=(spec.n_neurons,))
-            n_groups = len(self.synchronous_min_spikes_)
-            if groups.dtype.kind != "i" or np.any((groups < -1) | (groups >= n_groups)):
-                raise ValueError(
-                    f"S4Autoencoder.synchronous_groups_ must hold -1 or group numbers below "
-                    f"{n_groups} (one per synchronous_min_spikes_), got "
-                    f"{np.unique(groups).tolist()}."
-                )
-            if not (np.all(self.synchronous_min_spikes_ >= 1)
-                    and np.all(self.synchronous_rate_ >= 0)):
-                raise ValueError("S4Autoencoder.synchronous_min_spikes_ must be positive "
-                                 "and synchronous_rate_ non-negative.")
+            check_synchrony(Synchrony(self.synchronous_groups_, self.synchronous_min_spikes_),
+                            self.synchronous_rate_, "S4Autoencoder.")

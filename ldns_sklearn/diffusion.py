@@ -29,6 +29,15 @@ from ._estimator import (
 from ._masks import fill_missing
 from ._memory import check_fits_in_memory
 from ._sklearn_compat import Interval, StrOptions, fit_context
+from ._standardisation import (
+    CLIP,
+    LatentStandardisation,
+    check_fitted_condition,
+    fixed_scaler,
+    scale_trials,
+    scaled_conditions,
+    stacked_bins,
+)
 from ._trials import Trials
 from ._validation import (
     check_condition,
@@ -44,34 +53,12 @@ from ._validation import (
 
 __all__ = ["LatentDiffusion"]
 
-# Standardised latents are clipped at ±CLIP standard deviations before training, as in the
-# paper's code: a few extreme bins would otherwise dominate the squared-error loss.
-CLIP = 5.0
 # The denoising targets (noise or velocity) of standardised latents have unit variance, so
 # predicting zero scores a loss of about 1; an epoch averaging 100 times that has diverged
 # (a loss can blow up by 1e25 and stay finite).
 DIVERGED_LOSS = 100.0
 # Fewest steps of the linear schedule: its largest beta, 20 / T, stays at most 0.2.
 MIN_LINEAR_STEPS = 100
-
-
-def _stacked_bins(trials) -> np.ndarray:
-    """All valid bins of all trials as rows ``(n_valid_bins, n_channels)``."""
-    if isinstance(trials, np.ndarray):
-        return trials.reshape(-1, trials.shape[2])
-    return np.concatenate(trials, axis=0)
-
-
-def _scale(trials, scaler: StandardScaler, clip: float | None = None):
-    """Apply a per-channel scaler to every bin of every trial (keeping the trial form)."""
-
-    def one(array):
-        flat = scaler.transform(array.reshape(-1, array.shape[-1]))
-        if clip is not None:
-            flat = np.clip(flat, -clip, clip)
-        return flat.reshape(array.shape)
-
-    return one(trials) if isinstance(trials, np.ndarray) else [one(t) for t in trials]
 
 
 class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
@@ -377,56 +364,22 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     def _standardised_latents(self, Z):
         """Validated latents, standardised, clipped and padded, and their 0/1 bin mask."""
         lengths = trial_lengths(Z)
-        z, _ = pad_trials(_scale(Z, self._latent_scaler, clip=CLIP))
+        z, _ = pad_trials(scale_trials(Z, self._latent_scaler, clip=CLIP))
         return z, valid_bins(lengths, z.shape[1]).astype(np.float64)
 
     def _check_y(self, y, n_trials, lengths, what, *, unconditional_ok=False):
-        """``(kind, values)`` of a condition, checked against the fitted one.
-
-        ``unconditional_ok``: a missing ``y`` is fine for a conditional model that also
-        learned the unconditional one (``condition_dropout > 0``); ``(None, None)`` then.
-        """
-        kind = self.condition_kind_
-        if y is None:
-            if kind is not None and not (unconditional_ok and self.model_.spec.null_condition):
-                hint = (
-                    " Unconditional samples need a model fitted with condition_dropout > 0."
-                    if unconditional_ok
-                    else ""
-                )
-                raise ValueError(
-                    f"This LatentDiffusion was fitted with a {kind} condition y; pass y "
-                    f"(one per trial of {what}).{hint}"
-                )
-            return None, None
-        if kind is None:
-            raise ValueError(
-                "y was given but this LatentDiffusion was fitted without a condition "
-                "(unconditional model); refit with fit(Z, y) to condition on y."
-            )
-        given_kind, values = check_condition(y, n_trials, lengths)
-        if given_kind != kind:
-            raise ValueError(
-                f"y is a {given_kind} condition but the model was fitted with a {kind} "
-                "condition (per-trial: (n_trials, n_features); series: (n_trials, n_bins, "
-                "n_features))."
-            )
-        n_features = values.shape[1] if kind == "trial" else _stacked_bins(values).shape[1]
-        if n_features != self.n_condition_features_:
-            raise ValueError(
-                f"y has {n_features} features but the model was fitted with "
-                f"{self.n_condition_features_}."
-            )
-        return kind, values
+        """``(kind, values)`` of a condition, checked against the fitted one (see
+        :func:`~ldns_sklearn._standardisation.check_fitted_condition`)."""
+        return check_fitted_condition(
+            y, n_trials, lengths, what, kind=self.condition_kind_,
+            n_features=self.n_condition_features_,
+            unconditional_ok=unconditional_ok and self.model_.spec.null_condition,
+            asked_unconditional=unconditional_ok,
+        )
 
     def _scaled_conditions(self, kind, values):
         """Standardised ``(trial, series)`` conditions (series padded) of checked values."""
-        if kind is None:
-            return None, None
-        scaled = _scale(values, self.condition_scaler_)
-        if kind == "trial":
-            return scaled, None
-        return None, pad_trials(scaled)[0]
+        return scaled_conditions(kind, values, getattr(self, "condition_scaler_", None))
 
     def _check_loaded_state(self):
         """Refuse declared sizes that disagree with the network (see ``load_model``)."""
@@ -465,10 +418,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
     @property
     def _latent_scaler(self):
-        scaler = StandardScaler()
-        scaler.mean_, scaler.scale_ = self.latent_mean_, self.latent_scale_
-        scaler.n_features_in_ = len(self.latent_mean_)
-        return scaler
+        return fixed_scaler(self.latent_mean_, self.latent_scale_)
 
     # ----------------------------------------------------------------------- fitting
 
@@ -551,16 +501,11 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
     def _learn_standardisation(self, Z, y, lengths):
         """Fit the latent and condition scalers; ``(kind, values)`` of the checked ``y``."""
-        bins = _stacked_bins(Z)
-        scaler = StandardScaler().fit(bins)
-        self.n_latents_ = bins.shape[1]
-        self.latent_mean_, self.latent_scale_ = scaler.mean_, scaler.scale_
-        standardised = scaler.transform(bins)
-        self.clipped_fraction_ = float(np.mean(np.abs(standardised) > CLIP))
-        clipped = np.clip(standardised, -CLIP, CLIP)
-        self.latent_range_ = scaler.inverse_transform(
-            np.stack([clipped.min(axis=0), clipped.max(axis=0)])
-        )
+        standardisation = LatentStandardisation.of(Z)
+        self.n_latents_ = len(standardisation.mean)
+        self.latent_mean_, self.latent_scale_ = standardisation.mean, standardisation.scale
+        self.latent_range_ = standardisation.range
+        self.clipped_fraction_ = standardisation.clipped_fraction
 
         self.condition_kind_, self.n_condition_features_ = None, 0
         kind = values = None
@@ -568,7 +513,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             kind, values = check_condition(y, len(lengths), lengths)
             self.condition_kind_ = kind
             self.condition_scaler_ = StandardScaler().fit(
-                values if kind == "trial" else _stacked_bins(values)
+                values if kind == "trial" else stacked_bins(values)
             )
             self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
         return kind, values

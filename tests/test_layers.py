@@ -1,4 +1,5 @@
-"""The package's layers: imports point down only, counting imports made inside functions.
+"""The package's layers: imports point down only, counting imports made inside functions;
+and no module grows past 400 lines of code.
 
 The graph is read from the source with :mod:`ast` (every ``import`` and ``from ... import``
 statement, wherever it stands), so a circle hidden by a function-level import fails here
@@ -7,7 +8,9 @@ as one at the top would.
 
 import ast
 import importlib
+import io
 import pathlib
+import tokenize
 
 import pytest
 
@@ -154,3 +157,27 @@ def test_a_subclass_that_declares_no_saved_attributes_is_not_registered():
     assert MyBinner not in persistence._NAMES
     with pytest.raises(TypeError, match="cannot be saved safely"):
         persistence.save_model(MyBinner(), "unused.npz")
+
+
+def _lines_of_code(path):
+    """Lines holding code: not blank, not only a comment, not inside a docstring."""
+    source = path.read_text()
+    docstrings = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                docstrings.update(range(first.lineno, first.end_lineno + 1))
+    skipped = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+               tokenize.DEDENT, tokenize.ENDMARKER}
+    lines = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skipped:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def test_no_library_file_holds_more_than_400_lines_of_code():
+    sizes = {name: _lines_of_code(path) for name, path in _modules().items()}
+    assert {name: size for name, size in sizes.items() if size > 400} == {}
