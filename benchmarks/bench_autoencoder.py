@@ -35,11 +35,11 @@ import math
 import resource
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import add_run_options, apply_threads, paper_networks, seconds
 from torch import nn
 
 CONFIGS = {
@@ -204,8 +204,8 @@ def _paper_network(config: dict, paper_code: str | None) -> nn.Module:
         return PaperAutoencoder(
             config["n_neurons"], config["hidden"], config["n_latents"], config["n_blocks"]
         )
-    sys.path.insert(0, paper_code)
-    from ldns.networks import AutoEncoder, CountWrapper  # the paper's code, from its checkout
+    paper = paper_networks(paper_code)  # the paper's code, from its checkout
+    AutoEncoder, CountWrapper = paper.AutoEncoder, paper.CountWrapper
 
     # conf/autoencoder-Lorenz_z=8.yaml of mackelab/LDNS: no decoder blocks, 2 linear per MLP.
     return CountWrapper(
@@ -261,30 +261,27 @@ def _measure(which: str, config: dict, device: str, steps: int, paper_code=None)
 
     step()  # warm-up (allocations, kernels)
     if dev.type == "cuda":
-        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
+    per_step = sum(seconds(step, dev, steps, warm_up=False)) / steps
     if dev.type == "cuda":
-        torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    seconds = (time.perf_counter() - started) / steps
-    return {"trials_per_s": config["batch"] / seconds, "s_per_step": seconds, "peak_mib": peak}
+    return {"trials_per_s": config["batch"] / per_step, "s_per_step": per_step,
+            "peak_mib": peak}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_run_options(parser, device="cuda" if torch.cuda.is_available() else "cpu", seed=None)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=None, help="override the batch size")
     parser.add_argument("--paper-code", default=None,
                         help="a checkout of mackelab/LDNS: measure its own network")
     parser.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    apply_threads(args)
 
     if args._child:
         which, name = args._child
@@ -306,6 +303,8 @@ def main() -> None:
                 command += ["--paper-code", args.paper_code]
             if args.batch:
                 command += ["--batch", str(args.batch)]
+            if args.threads:
+                command += ["--threads", str(args.threads)]
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             results[which] = json.loads(out.strip().splitlines()[-1])
             r = results[which]

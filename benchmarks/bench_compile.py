@@ -18,6 +18,7 @@ import time
 import warnings
 
 import torch
+from _common import add_run_options, apply_threads
 
 from ldns_sklearn import LatentDiffusion, S4Autoencoder
 from ldns_sklearn.datasets import make_lorenz_spikes
@@ -36,10 +37,9 @@ def main():
     parser.add_argument("--n-bins", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=2)
+    add_run_options(parser, device="cpu", threads=2, seed=None)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    apply_threads(args)
     warnings.filterwarnings("ignore", message=".*complex operators.*")
     X = make_lorenz_spikes(n_trials=args.n_trials, n_neurons=64, n_bins=args.n_bins,
                            random_state=0, return_spiketrains=False).counts

@@ -80,6 +80,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import add_run_options, apply_threads
 from _spiking_data import MAKERS, cached
 from scipy.optimize import brentq
 from sklearn.base import clone
@@ -452,9 +453,7 @@ def main():
     parser.add_argument("--observation", nargs="*", metavar="KEY=VALUE",
                         help="RenewalObservation parameters (the autoencoder's observation "
                              "model), e.g. recovery_clock=auto")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser)
     parser.add_argument("--draws", type=int, default=3,
                         help="sets of generated trials per fast sampler, averaged (DDPM: 1)")
     parser.add_argument("--floor-sets", type=int, default=8,
@@ -464,8 +463,7 @@ def main():
                         help="denoisers to refit on the same latents and compare with the "
                              "one fitted, e.g. loss_weighting=high-noise")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     budget = BUDGETS["full" if args.full else "cpu"]
     print(f"bench_fidelity: budget {'full' if args.full else 'cpu'}, torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}")

@@ -36,7 +36,7 @@ import argparse
 import time
 
 import numpy as np
-import torch
+from _common import add_run_options, apply_threads
 
 from ldns_sklearn import make_ldns_pipeline
 from ldns_sklearn.datasets import make_reach_spikes
@@ -94,11 +94,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=150, help="diffusion epochs")
     parser.add_argument("--inpaint-fraction", type=float, default=0.5)
     parser.add_argument("--passes", type=int, default=4, help="passes to show")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser, device=None)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     data = make_reach_spikes(n_trials=args.n_trials, n_neurons=args.n_neurons,
                              return_spiketrains=False, random_state=args.seed)
     n_train = int(0.75 * len(data.counts))

@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 import torch
+from _common import add_run_options, apply_threads
 
 from ldns_sklearn import LatentDiffusion
 from ldns_sklearn._backend.schedule import NoiseSchedule
@@ -118,11 +119,9 @@ def main():
     parser.add_argument("--diffusion-steps", type=int, default=250,
                         help="T of the (cosine) schedule: DDPM runs all of them")
     parser.add_argument("--guidance", type=float, nargs="+", default=[5.0, 20.0, 50.0])
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser, device=None)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     rng = np.random.default_rng(args.seed)
     train = rng.multivariate_normal(np.zeros(N_BINS), COVARIANCE, size=args.n_trials)
     started = time.perf_counter()

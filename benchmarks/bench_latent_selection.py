@@ -20,7 +20,7 @@ import argparse
 import time
 
 import numpy as np
-import torch
+from _common import add_run_options, apply_threads
 from sklearn.model_selection import KFold
 
 from ldns_sklearn import S4Autoencoder
@@ -35,11 +35,9 @@ def main():
     parser.add_argument("--n-bins", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser, device=None)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     counts = make_lorenz_spikes(
         n_trials=args.n_trials, n_neurons=args.n_neurons, n_bins=args.n_bins,
         return_spiketrains=False, random_state=args.seed,

@@ -26,9 +26,9 @@ move each value several times, which this fraction exposes.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from _common import add_run_options, apply_threads, seconds
 
 from ldns_sklearn._backend.s4 import S4D
 
@@ -38,20 +38,9 @@ SIZES = {
 }
 
 
-def _synchronize(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def _seconds(function, device, repeats):
-    function()  # warm-up: allocations, FFT plans, kernels
-    _synchronize(device)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        _synchronize(device)
-        times.append(time.perf_counter() - started)
+    """The median wall-clock seconds of ``function()`` (see ``_common.seconds``)."""
+    times = seconds(function, device, repeats)
     return sorted(times)[len(times) // 2]
 
 
@@ -87,14 +76,12 @@ def _measure_layer(size, device, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    add_run_options(parser, device="cuda" if torch.cuda.is_available() else "cpu", seed=None)
     parser.add_argument("--peak-gbps", type=float, default=None,
                         help="the device's nominal memory bandwidth in GB/s")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     device = torch.device(args.device)
     torch.manual_seed(0)
     copy = copy_bandwidth(device)
@@ -106,9 +93,9 @@ def main():
     header = f"{'':30s}{'pass':>16s}{'ms':>9s}{'GB/s':>9s}{'of copy':>9s}"
     print("\n" + header + (f"{'of peak':>9s}" if args.peak_gbps else ""))
     for label, size in SIZES.items():
-        for pass_name, seconds, n_bytes in _measure_layer(size, device, args.repeats):
-            rate = n_bytes / seconds
-            row = (f"{label:30s}{pass_name:>16s}{seconds * 1e3:9.2f}{rate / 1e9:9.1f}"
+        for pass_name, elapsed, n_bytes in _measure_layer(size, device, args.repeats):
+            rate = n_bytes / elapsed
+            row = (f"{label:30s}{pass_name:>16s}{elapsed * 1e3:9.2f}{rate / 1e9:9.1f}"
                    f"{rate / copy:9.0%}")
             if args.peak_gbps:
                 row += f"{rate / 1e9 / args.peak_gbps:9.0%}"

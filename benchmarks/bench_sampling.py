@@ -38,10 +38,12 @@ On a small CPU the full size does not fit in minutes: pass smaller ``--n-samples
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
 import torch
+from _common import add_run_options, apply_threads, paper_networks, seconds
 
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.datasets._rates import softplus
@@ -78,9 +80,7 @@ def parse_args():
     parser.add_argument("--fast-sampler", default="dpm-solver++-sde",
                         choices=["ddim", "dpm-solver++", "dpm-solver++-sde"])
     parser.add_argument("--fast-steps", type=int, default=50)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser)
     parser.add_argument("--paper-code", default=None,
                         help="a checkout of mackelab/LDNS: also time its own denoiser")
     return parser.parse_args()
@@ -133,10 +133,7 @@ def _our_network(model):
 
 def paper_network(args, n_bins):
     """The paper's own denoiser (from ``--paper-code``), untrained, on our device."""
-    import sys
-
-    sys.path.insert(0, args.paper_code)
-    from ldns.networks import Denoiser  # the paper's code, from its checkout
+    Denoiser = paper_networks(args.paper_code).Denoiser  # the paper's code, from its checkout
 
     torch.manual_seed(args.seed)
     # conf/diffusion_Lorenz.yaml of mackelab/LDNS: C_in latents, C wide, bidirectional.
@@ -159,21 +156,14 @@ def _evaluation_costs(networks, batch, n_latents, n_bins, repeats=7):
             network(*inputs[name])  # warm-up
         for _ in range(repeats):
             for name, network in networks.items():
-                device = inputs[name][0].device
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                network(*inputs[name])
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                times[name].append(time.perf_counter() - start)
+                call = functools.partial(network, *inputs[name])
+                times[name] += seconds(call, inputs[name][0].device, warm_up=False)
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main():
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     print(
         f"config: n_train={args.n_train} n_bins={args.n_bins} n_latents={args.n_latents} "
         f"hidden={args.hidden} blocks={args.blocks} epochs={args.epochs} "

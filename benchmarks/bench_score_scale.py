@@ -26,7 +26,7 @@ import time
 import warnings
 
 import numpy as np
-import torch
+from _common import add_run_options, apply_threads
 
 from ldns_sklearn import make_ldns_pipeline
 from ldns_sklearn.datasets import make_lorenz_spikes
@@ -60,11 +60,9 @@ def main():
     parser.add_argument("--n-test", type=int, default=100)
     parser.add_argument("--n-neurons", type=int, default=32)
     parser.add_argument("--n-bins", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    add_run_options(parser, device=None)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     warnings.simplefilter("ignore", UserWarning)  # one-sided ISI entries of untrained models
     counts = make_lorenz_spikes(
         n_trials=args.n_trials + 2 * args.n_test, n_neurons=args.n_neurons,
