@@ -30,8 +30,15 @@ one_torch_thread_per_module = pytest.fixture(
 
 
 # --------------------------------------------------------------------------------------------
-# Slow learning-quality tests: skipped by a plain local run, run by CI (README's command)
+# Tiers: slow learning-quality tests, and tests that start another program (a Sphinx build,
+# torchrun, a Dask cluster, a child process killed mid-fit). A plain local run skips both;
+# CI runs both (README's command).
 # --------------------------------------------------------------------------------------------
+
+_TIERS = {
+    "slow": ("--run-slow", "slow learning-quality test: run with --run-slow"),
+    "external": ("--run-external", "starts another program: run with --run-external"),
+}
 
 
 def pytest_addoption(parser):
@@ -40,15 +47,22 @@ def pytest_addoption(parser):
         action="store_true",
         help="also run the tests marked slow (learning quality; CI runs them)",
     )
+    parser.addoption(
+        "--run-external",
+        action="store_true",
+        help="also run the tests marked external (Sphinx, torchrun, Dask, killed child "
+        "processes; CI runs them)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow learning-quality test: run with --run-slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    for marker, (option, reason) in _TIERS.items():
+        if config.getoption(option):
+            continue
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def read_checkpoint(path):
         return Decoder(archive).decode(document["state"])
 
 
+@pytest.mark.external
 def test_a_killed_fit_resumes_to_the_same_model(tmp_path, one_torch_thread):
     epochs = 40
     child = textwrap.dedent(f"""

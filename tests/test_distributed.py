@@ -14,6 +14,9 @@ from ldns_sklearn import load_model, make_ldns_pipeline
 
 distributed = pytest.importorskip("distributed", reason="needs the [distributed] extra")
 
+# Every test here starts another program (torchrun or a Dask cluster).
+pytestmark = pytest.mark.external
+
 
 def tiny_pipeline():
     small = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, device="cpu")

@@ -69,6 +69,7 @@ def test_every_public_name_is_in_the_api_reference():
     assert len(targets) == len(set(targets))
 
 
+@pytest.mark.external
 def test_the_site_builds_without_warnings(tmp_path):
     """The smoke build of CI: every page and docstring, the gallery without running it."""
     pytest.importorskip("sphinx", reason="the docs build needs the [docs] extra")

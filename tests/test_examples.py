@@ -60,6 +60,7 @@ def test_elephant_analyses_run_on_generated_neo_trials(capsys):
     assert second["GPFA log-lik per trial"] > poisson["GPFA log-lik per trial"]
 
 
+@pytest.mark.external
 def test_train_distributed_runs_under_torchrun_and_rank_0_saves(tmp_path):
     import os
     import subprocess
