@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_AE
 
 from ldns_sklearn import LatentDiffusion, S4Autoencoder
 from ldns_sklearn._checkpoint import DOCUMENT_KEYS, FORMAT_NAME, FORMAT_VERSION
@@ -20,8 +21,7 @@ from ldns_sklearn._safe_format import Decoder, open_archive, read_document
 
 DM = dict(hidden_channels=16, n_blocks=1, state_size=8, batch_size=8, n_diffusion_steps=50,
           n_sampling_steps=5, device="cpu", random_state=0)
-AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2,
-          batch_size=4, device="cpu", random_state=0)
+AE = dict(TINY_AE, state_size=4, batch_size=4, device="cpu", random_state=0)
 
 
 def latents(seed=0, n_trials=96):

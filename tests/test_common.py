@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pytest
 import quantities as pq
+from _tiny import TINY_NETWORK
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -29,8 +30,7 @@ RNG = np.random.default_rng(0)
 COUNTS = RNG.poisson(0.6, size=(10, 12, 3))
 LATENTS = RNG.normal(size=(10, 12, 2))
 RATES = RNG.uniform(0.2, 1.0, size=(10, 12, 3))
-TINY = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, device="cpu",
-            random_state=0)
+TINY = dict(TINY_NETWORK, max_epochs=2, batch_size=8, device="cpu", random_state=0)
 
 
 def _with_nan(array):

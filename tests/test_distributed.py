@@ -8,6 +8,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from _tiny import TINY_NETWORK
 from sklearn.model_selection import GridSearchCV, KFold
 
 from ldns_sklearn import load_model, make_ldns_pipeline
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.external
 
 
 def tiny_pipeline():
-    small = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, device="cpu")
+    small = dict(TINY_NETWORK, max_epochs=2, batch_size=8, device="cpu")
     return make_ldns_pipeline(
         bin_size=None,
         n_latents=2,

@@ -1,5 +1,6 @@
 """In-painting: missing bins drawn given recorded ones, missing neurons from the rest."""
 
+import _tiny
 import neo
 import numpy as np
 import pytest
@@ -26,10 +27,9 @@ from ldns_sklearn.persistence import load_model, save_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread_per_module")
 
-TINY_DM = dict(hidden_channels=8, n_blocks=1, state_size=4, max_epochs=1,
-               n_sampling_steps=3, n_diffusion_steps=50, batch_size=8, device="cpu")
-TINY_AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=1,
-               batch_size=8, device="cpu")
+TINY_DM = dict(_tiny.TINY_DM, state_size=4, max_epochs=1, n_sampling_steps=3,
+               n_diffusion_steps=50, device="cpu")
+TINY_AE = dict(_tiny.TINY_AE, state_size=4, max_epochs=1, device="cpu")
 
 
 def tiny_diffusion(**params):

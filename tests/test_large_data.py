@@ -3,6 +3,7 @@ on batch by batch, never loaded whole, and give the model in-memory counts give.
 
 import tracemalloc
 
+import _tiny
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -12,10 +13,7 @@ from ldns_sklearn import observation as observation_module
 from ldns_sklearn._validation import PaddedTrials, check_trials
 from ldns_sklearn.observation import AutoregressiveObservation, RenewalObservation
 
-TINY_AE = dict(
-    n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2, batch_size=8,
-    device="cpu", random_state=0,
-)
+TINY_AE = dict(_tiny.TINY_AE, state_size=4, device="cpu", random_state=0)
 
 
 def _on_disk(tmp_path, array, name="counts.npy"):

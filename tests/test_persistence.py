@@ -13,6 +13,7 @@ import sys
 import warnings
 import zipfile
 
+import _tiny
 import neo
 import numpy as np
 import pytest
@@ -35,12 +36,8 @@ from ldns_sklearn.pipeline import LDNSPipeline, make_ldns_pipeline
 from ldns_sklearn.preprocessing import SpikeTrainBinner
 
 HEADER = "ldns_sklearn_model"
-TINY_AE = dict(
-    n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, device="cpu"
-)
-TINY_DM = dict(
-    hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5, device="cpu"
-)
+TINY_AE = dict(_tiny.TINY_AE, device="cpu")
+TINY_DM = dict(_tiny.TINY_DM, device="cpu")
 
 
 @pytest.fixture(scope="module")

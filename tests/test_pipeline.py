@@ -7,6 +7,7 @@ import neo
 import numpy as np
 import pytest
 import quantities as pq
+from _tiny import TINY_AE, TINY_DM
 from elephant.conversion import BinnedSpikeTrain
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -27,9 +28,6 @@ from ldns_sklearn import (
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.metrics import generation_score, make_generation_scorer
 from ldns_sklearn.observation import AutoregressiveObservation, RenewalObservation
-
-TINY_AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8)
-TINY_DM = dict(hidden_channels=8, n_blocks=1, max_epochs=2, batch_size=8, n_sampling_steps=5)
 
 
 def tiny_pipeline(binner=True, random_state=0):

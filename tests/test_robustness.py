@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import quantities as pq
 import scipy.sparse
+from _tiny import TINY_AE, TINY_DM
 from elephant.conversion import BinnedSpikeTrain
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -24,10 +25,8 @@ from ldns_sklearn import (
 from ldns_sklearn._backend.latent_diffusion import LatentDiffusionModel
 from ldns_sklearn.metrics import compare_spike_statistics
 
-AE = dict(n_latents=2, hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2,
-          batch_size=4, device="cpu", random_state=0)
-DM = dict(hidden_channels=8, n_blocks=1, state_size=4, max_epochs=2, batch_size=8,
-          n_diffusion_steps=50, n_sampling_steps=5, device="cpu", random_state=0)
+AE = dict(TINY_AE, state_size=4, batch_size=4, device="cpu", random_state=0)
+DM = dict(TINY_DM, state_size=4, n_diffusion_steps=50, device="cpu", random_state=0)
 
 
 def latents(n_trials=16, seed=0):
