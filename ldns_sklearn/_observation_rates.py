@@ -70,7 +70,7 @@ def cross_fitted_rates(shape, rates_seeing) -> np.ndarray:
 
 def event_synchrony(observation, counts, rows):
     """The synchronous groups of the training trials ``rows`` of padded ``counts`` (a
-    :class:`~ldns_sklearn._validation.PaddedTrials`) that ``observation`` draws as events
+    :class:`~ldns_sklearn._trials.Trials`) that ``observation`` draws as events
     (none for a model that draws none, or None), and each neuron's mean count of their
     spikes per bin."""
     n_neurons = counts.shape[2]

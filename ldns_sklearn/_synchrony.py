@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from ._validation import PaddedTrials
+from ._trials import Trials
 
 __all__ = [
     "Synchrony",
@@ -172,15 +172,20 @@ def check_synchrony(synchrony: Synchrony, rate, prefix: str = "") -> None:
                          "synchronous_rate_ non-negative.")
 
 
-class TrialsWithoutSynchrony(PaddedTrials):
-    """Padded trials read as :class:`~ldns_sklearn._validation.PaddedTrials` reads them,
+class TrialsWithoutSynchrony(Trials):
+    """Padded trials read as :class:`~ldns_sklearn._trials.Trials` reads them,
     less their synchronous spikes (computed for each read, so a ``numpy.memmap`` stays on
     disk). With ``observed`` (boolean, the padded shape) only observed entries count."""
 
-    def __init__(self, counts: PaddedTrials, synchrony: Synchrony, observed=None):
+    def __init__(self, counts: Trials, synchrony: Synchrony, observed=None):
         self.trials, self.dtype = counts.trials, counts.dtype
         self.lengths, self.shape = counts.lengths, counts.shape
         self.counts, self.synchrony, self.observed = counts, synchrony, observed
+
+    @property
+    def padded(self) -> np.ndarray:
+        """All trials, less their synchronous spikes (read, never kept)."""
+        return self[:]
 
     def __getitem__(self, index) -> np.ndarray:
         read = self.counts[index]

@@ -19,7 +19,6 @@ MAX_COUNT = 2**53
 _CHECK_BLOCK_ENTRIES = 2**18
 
 __all__ = [
-    "PaddedTrials",
     "check_condition",
     "check_count",
     "check_trials",
@@ -251,65 +250,6 @@ def pad_trials(trials, fill_value: float = 0.0) -> tuple[np.ndarray, np.ndarray]
     for i, trial in enumerate(trials):
         padded[i, : trial.shape[0]] = trial
     return padded, lengths
-
-
-class PaddedTrials:
-    """Trials seen as one zero-padded array ``(n_trials, max_bins, n_channels)``, padded
-    and converted only where read.
-
-    Indexing along the first axis (an int, a slice or an array of ints) returns those
-    trials as a padded ndarray of ``dtype`` and reads nothing else, so trials given as a
-    ``numpy.memmap`` (or a list of them) are never loaded whole. The lazy counterpart of
-    :func:`pad_trials`.
-
-    Parameters
-    ----------
-    trials : ndarray of shape (n_trials, n_bins, n_channels) or list of 2-D arrays
-        Validated trials, e.g. from ``check_trials(..., dtype=None)``.
-    dtype : numpy dtype, default=np.float64
-        Dtype of what is read.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> trials = PaddedTrials([np.ones((3, 2), dtype=int), np.ones((1, 2), dtype=int)])
-    >>> trials.shape, trials.ragged, trials[1:].tolist()
-    ((2, 3, 2), True, [[[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]])
-    """
-
-    ndim = 3
-
-    def __init__(self, trials, dtype=np.float64):
-        self.trials = trials
-        self.dtype = np.dtype(dtype)
-        self.lengths = trial_lengths(trials)
-        n_channels = trials.shape[2] if isinstance(trials, np.ndarray) else trials[0].shape[1]
-        self.shape = (len(self.lengths), int(self.lengths.max()), n_channels)
-
-    @property
-    def ragged(self) -> bool:
-        """Whether the trials differ in length (the estimators' list form)."""
-        return bool((self.lengths != self.shape[1]).any())
-
-    @property
-    def padding(self) -> np.ndarray | None:
-        """The lengths where some trial is padded, None where none is (the backend's
-        convention)."""
-        return self.lengths if self.ragged else None
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, index) -> np.ndarray:
-        rows = np.arange(len(self))[index]
-        if rows.ndim == 0:
-            return self[rows[None]][0]
-        if isinstance(self.trials, np.ndarray):
-            return np.asarray(self.trials[rows], dtype=self.dtype)
-        padded = np.zeros((len(rows), *self.shape[1:]), dtype=self.dtype)
-        for row, trial in enumerate(rows):
-            padded[row, : self.lengths[trial]] = self.trials[trial]
-        return padded
 
 
 def unpad_trials(padded: np.ndarray, lengths: np.ndarray, ragged: bool):

@@ -35,7 +35,7 @@ from ._observation_rates import (
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, check_synchrony
 from ._trials import Trials
-from ._validation import PaddedTrials, check_trials, take_trials, unpad_trials, valid_bins
+from ._validation import check_trials, take_trials, unpad_trials, valid_bins
 from ._warnings import warn_user
 from .observation import (
     PoissonObservation,
@@ -424,7 +424,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
 
     # ------------------------------------------------------------------ input handling
 
-    def _counts(self, X, *, fitting: bool) -> PaddedTrials:
+    def _counts(self, X, *, fitting: bool) -> Trials:
         """Validated counts from counts or Neo trials, padded where read (so counts given
         as a ``numpy.memmap`` are read in batches, never loaded whole)."""
         neo_input = is_neo_trials(X)
@@ -457,7 +457,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 )
             X = self.binner_.transform(X)
         n_channels = None if fitting else self.n_neurons_
-        return PaddedTrials(
+        return Trials(
             check_trials(X, name="X", counts=True, n_channels=n_channels, dtype=None)
         )
 
@@ -486,7 +486,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
     def _synchronous_rate(self):
         return getattr(self, "synchronous_rate_", 0.0)
 
-    def _without_synchrony(self, counts: PaddedTrials, observed=None) -> PaddedTrials:
+    def _without_synchrony(self, counts: Trials, observed=None) -> Trials:
         """What the encoder reads of ``counts``: less the synchronous spikes (counted on
         the ``observed`` entries only) where there are synchronous groups."""
         synchrony = self._synchrony()
@@ -494,7 +494,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             return counts
         return TrialsWithoutSynchrony(counts, synchrony, observed)
 
-    def _find_synchrony(self, observation, counts: PaddedTrials, rows) -> None:
+    def _find_synchrony(self, observation, counts: Trials, rows) -> None:
         """Keep the synchronous groups of the training ``rows`` that ``observation``
         draws events for (``synchrony="observation"``), and their spikes' mean count."""
         synchrony, self.synchronous_rate_ = event_synchrony(
@@ -628,10 +628,10 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         return (self.observation_rates == "cross-fitted" and self.mask_prob > 0
                 and self.n_neurons_ >= 2)
 
-    def _cross_fitted_rates(self, counts: PaddedTrials, rows) -> np.ndarray:
+    def _cross_fitted_rates(self, counts: Trials, rows) -> np.ndarray:
         """The padded rates of the training trials ``rows``, each neuron's decoded from
         latents encoded with its fold of neurons hidden (``observation_rates``)."""
-        subset = PaddedTrials(take_trials(counts.trials, rows), dtype=counts.dtype)
+        subset = Trials(take_trials(counts.trials, rows), dtype=counts.dtype)
 
         def rates_seeing(observed):
             latents = self._encode(self._without_synchrony(subset, observed), subset.padding,
@@ -720,7 +720,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         -------
         rates : ndarray of shape (n_trials, n_bins, n_neurons), or list of 2-D arrays
         """
-        latents = PaddedTrials(self._check_latents(Z))
+        latents = Trials(self._check_latents(Z))
         return unpad_trials(
             self._decode(latents, latents.padding), latents.padding, latents.ragged
         )
@@ -746,7 +746,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         in_painting = counts is not None or observed is not None
         if not in_painting and hasattr(self.observation_, "_sample_trials"):
-            latents = Trials.from_checked(self._check_latents(Z))
+            latents = Trials(self._check_latents(Z))
             return self._inverse_trials(latents, random_state).unpad()
         rates = self.predict_rates(Z)
         if not in_painting:
@@ -763,9 +763,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         if not hasattr(self.observation_, "_sample_trials"):
             # An observation model of the user's speaks only the public form.
             drawn = self.observation_.sample(rates.unpad(), random_state=random_state)
-            return Trials.from_checked(
+            return Trials(
                 check_trials(drawn, name="the observation model's sample", counts=True,
-                             n_channels=self.n_neurons_, dtype=np.int64)
+                             n_channels=self.n_neurons_, dtype=np.int64), np.int64
             )
         return self.observation_._sample_trials(rates, random_state)
 

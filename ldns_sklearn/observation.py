@@ -295,7 +295,7 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
         return self._sample_trials(
-            Trials.from_checked(rates), random_state, kept, observed
+            Trials(rates), random_state, kept, observed
         ).unpad()
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
@@ -508,7 +508,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
         return self._sample_trials(
-            Trials.from_checked(rates), random_state, kept, observed
+            Trials(rates), random_state, kept, observed
         ).unpad()
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
@@ -931,7 +931,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
         kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
         return self._sample_trials(
-            Trials.from_checked(rates), random_state, kept, observed
+            Trials(rates), random_state, kept, observed
         ).unpad()
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:

@@ -10,7 +10,8 @@ from sklearn.base import clone
 
 from ldns_sklearn import LatentDiffusion, LDNSPipeline, S4Autoencoder
 from ldns_sklearn import observation as observation_module
-from ldns_sklearn._validation import PaddedTrials, check_trials
+from ldns_sklearn._trials import Trials
+from ldns_sklearn._validation import check_trials
 from ldns_sklearn.observation import AutoregressiveObservation, RenewalObservation
 
 TINY_AE = dict(_tiny.TINY_AE, state_size=4, device="cpu", random_state=0)
@@ -143,11 +144,11 @@ def test_the_spike_history_model_is_fitted_from_a_memmap(tmp_path):
 
 def test_padded_trials_read_only_what_is_indexed():
     trials = [np.full((3, 2), 1), np.full((1, 2), 2), np.full((2, 2), 3)]
-    padded = PaddedTrials(check_trials(trials, counts=True, dtype=None))
+    padded = Trials(check_trials(trials, counts=True, dtype=None))
     assert padded.shape == (3, 3, 2) and padded.ragged
     np.testing.assert_array_equal(padded.padding, [3, 1, 2])
     np.testing.assert_array_equal(padded[[2, 1]][:, :, 0], [[3, 3, 0], [2, 0, 0]])
     np.testing.assert_array_equal(padded[1], [[2, 2], [0, 0], [0, 0]])
     assert padded[:].dtype == np.float64
-    equal = PaddedTrials([np.ones((2, 2)), np.ones((2, 2))])
+    equal = Trials([np.ones((2, 2)), np.ones((2, 2))])
     assert not equal.ragged and equal.padding is None

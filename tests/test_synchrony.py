@@ -9,7 +9,7 @@ from ldns_sklearn._synchrony import (
     find_synchrony,
     synchronous_spikes,
 )
-from ldns_sklearn._validation import PaddedTrials
+from ldns_sklearn._trials import Trials
 from ldns_sklearn.datasets import make_gamma_spikes, make_lif_spikes
 
 
@@ -92,12 +92,12 @@ def test_min_spikes_leaves_chance_coincidences_alone():
 def test_trials_without_synchrony_read_lazily_and_by_observed_entries():
     synchrony = Synchrony(np.array([0, 0, 0, -1]), np.array([2]))
     trials = [np.array([[1, 1, 0, 1], [2, 0, 0, 0]]), np.array([[0, 1, 1, 1]])]
-    read = TrialsWithoutSynchrony(PaddedTrials(trials), synchrony)
+    read = TrialsWithoutSynchrony(Trials(trials), synchrony)
     assert read.shape == (2, 2, 4) and read.ragged
     assert read[:].tolist() == [[[0, 0, 0, 1], [2, 0, 0, 0]], [[0, 0, 0, 1], [0, 0, 0, 0]]]
     assert read[1].tolist() == [[0, 0, 0, 1], [0, 0, 0, 0]]
     # Hiding neuron 1 leaves one member spiking in the first bins: no event there.
     observed = np.ones((2, 2, 4), dtype=bool)
     observed[..., 1] = False
-    hidden = TrialsWithoutSynchrony(PaddedTrials(trials), synchrony, observed)
+    hidden = TrialsWithoutSynchrony(Trials(trials), synchrony, observed)
     assert hidden[:].tolist() == [[[1, 0, 0, 1], [2, 0, 0, 0]], [[0, 0, 1, 1], [0, 0, 0, 0]]]
