@@ -48,7 +48,6 @@ from ._validation import (
     pad_trials,
     trial_lengths,
     unpad_trials,
-    valid_bins,
 )
 
 __all__ = ["LatentDiffusion"]
@@ -362,10 +361,8 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
     # ------------------------------------------------------------------ data helpers
 
     def _standardised_latents(self, Z):
-        """Validated latents, standardised, clipped and padded, and their 0/1 bin mask."""
-        lengths = trial_lengths(Z)
-        z, _ = pad_trials(scale_trials(Z, self._latent_scaler, clip=CLIP))
-        return z, valid_bins(lengths, z.shape[1]).astype(np.float64)
+        """Validated latents, standardised, clipped and padded, and each trial's length."""
+        return pad_trials(scale_trials(Z, self._latent_scaler, clip=CLIP))
 
     def _check_y(self, y, n_trials, lengths, what, *, unconditional_ok=False):
         """``(kind, values)`` of a condition, checked against the fitted one (see
@@ -459,7 +456,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         else:
             kind, values = self._learn_standardisation(Z, y, lengths)
 
-        z, mask = self._standardised_latents(Z)
+        z, _ = self._standardised_latents(Z)
         trial, series = self._scaled_conditions(kind, values)
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
@@ -481,7 +478,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         model = self._initial_model(spec, init_seed)
         result = model.fit(
             z,
-            mask,
+            lengths,
             trial,
             series,
             self._training_config(len(z), ema_decay=self.ema_decay, max_loss=DIVERGED_LOSS),
@@ -491,7 +488,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
             loss_weighting=self.loss_weighting,
             inpaint_fraction=self.inpaint_fraction,
             checkpointing=checkpointing(
-                self, (z, mask, trial, series), model.export()["weights"], train_seed
+                self, (z, lengths, trial, series), model.export()["weights"], train_seed
             ),
         )
         self.model_ = model
@@ -795,9 +792,9 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         """
         check_is_fitted(self)
         Z = check_trials(Z, name="Z", n_channels=self.n_latents_)
-        z, mask = self._standardised_latents(Z)
-        trial, series = self._scaled_conditions(*self._check_y(y, len(z), trial_lengths(Z), "Z"))
+        z, lengths = self._standardised_latents(Z)
+        trial, series = self._scaled_conditions(*self._check_y(y, len(z), lengths, "Z"))
         loss = self.model_.score(
-            z, mask, trial, series, batch_size=self.batch_size, device=self.device
+            z, lengths, trial, series, batch_size=self.batch_size, device=self.device
         )
         return -loss

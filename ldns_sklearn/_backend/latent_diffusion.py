@@ -6,9 +6,10 @@ with the chosen sampler in batches of bounded size, scores held-out latents, and
 its weights as NumPy arrays for pickling (nothing but arrays and plain numbers is stored,
 so a saved model never needs to unpickle code).
 
-Array layout at this boundary: latents ``(n_trials, n_bins, n_channels)`` (the estimator's
-layout), masks ``(n_trials, n_bins)`` of 0/1; inside, torch works on ``(batch, channels,
-length)``.
+Array layout at this boundary: latents ``(n_trials, n_bins, n_channels)`` padded (the
+estimator's layout) with each trial's length, as the autoencoder's model takes them; inside,
+torch works on ``(batch, channels, length)``, with a 0/1 mask of the bins a trial has
+(:func:`_valid_mask`, the one place it is made).
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def _mask_tensor(mask: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(mask, dtype=torch.float32)[:, None, :]
 
 
+def _valid_mask(lengths: np.ndarray, n_bins: int) -> torch.Tensor:
+    """``(n, 1, n_bins)`` float: 1 on each trial's own bins, 0 on its padding."""
+    return _mask_tensor(np.arange(n_bins)[None, :] < np.asarray(lengths)[:, None])
+
+
 class LatentDiffusionModel:
     """A denoiser, its noise schedule and the operations the estimator needs."""
 
@@ -89,8 +95,8 @@ class LatentDiffusionModel:
         self.network.eval()
 
     # --- data -------------------------------------------------------------------------
-    def _tensors(self, z, mask, trial_condition, series_condition):
-        tensors = [_to_channels_first(z), _mask_tensor(mask)]
+    def _tensors(self, z, lengths, trial_condition, series_condition):
+        tensors = [_to_channels_first(z), _valid_mask(lengths, z.shape[1])]
         if self.spec.n_trial_features:
             tensors.append(torch.as_tensor(trial_condition, dtype=torch.float32))
         if self.spec.n_series_features:
@@ -153,7 +159,7 @@ class LatentDiffusionModel:
     def fit(
         self,
         z: np.ndarray,
-        mask: np.ndarray,
+        lengths: np.ndarray,
         trial_condition: np.ndarray | None,
         series_condition: np.ndarray | None,
         config: TrainingConfig,
@@ -175,7 +181,7 @@ class LatentDiffusionModel:
         stopping) use the same weighting, without observations; :meth:`score` the uniform one.
         """
         resolved = resolve_device(device)
-        tensors = self._tensors(z, mask, trial_condition, series_condition)
+        tensors = self._tensors(z, lengths, trial_condition, series_condition)
         result = train(
             self.network,
             self._loss_fn(
@@ -196,12 +202,12 @@ class LatentDiffusionModel:
         return result
 
     def score(
-        self, z, mask, trial_condition, series_condition, *, batch_size: int, device: str
+        self, z, lengths, trial_condition, series_condition, *, batch_size: int, device: str
     ) -> float:
         """Mean denoising MSE at fixed time steps with fixed (seeded) noise."""
         resolved = resolve_device(device)
         self.network.to(resolved)
-        tensors = self._tensors(z, mask, trial_condition, series_condition)
+        tensors = self._tensors(z, lengths, trial_condition, series_condition)
         n_steps = self.spec.n_diffusion_steps
         timesteps = ((np.arange(SCORE_TIMESTEPS) + 0.5) * n_steps / SCORE_TIMESTEPS).astype(int)
         losses = [
@@ -265,8 +271,7 @@ class LatentDiffusionModel:
             length = int(batch_lengths.max())
             mask = None
             if batch_lengths.min() < length:
-                mask_np = np.arange(length)[None, :] < batch_lengths[:, None]
-                mask = _mask_tensor(mask_np).to(resolved)
+                mask = _valid_mask(batch_lengths, length).to(resolved)
             conditions = self._batch_conditions(
                 trial_condition, series_condition, index, length, resolved
             )
