@@ -100,10 +100,7 @@ def _check_rate_values(values, name, positive, valid=None):
         raise ValueError(f"{name} contains NaN or infinity.")
     if np.any(values < 0):
         raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
-    zero = values == 0
-    if valid is not None:
-        zero &= valid[..., None]
-    if positive and np.any(zero):
+    if positive and np.any((values == 0) if valid is None else (values == 0) & valid[..., None]):
         raise ValueError(
             f"{name} contains zeros; the spike-history model needs rates > 0 (it reads a "
             "rate through the inverse of its softplus link, which has no value at 0)."
@@ -114,6 +111,15 @@ def _check_rate_values(values, name, positive, valid=None):
             "neuron fires like that (a model producing such rates has diverged), and "
             "counts drawn from them would overflow."
         )
+
+
+def _sampled(model, rates, random_state, counts, observed):
+    """An observation model's ``sample``: the given rates checked once, drawn as one value
+    (``model._sample_trials``) and given back in their own form."""
+    check_is_fitted(model)
+    rates = check_trials(rates, name="rates", n_channels=model.n_neurons_)
+    kept, observed = _recorded(counts, observed, rates, model.n_neurons_)
+    return model._sample_trials(Trials(rates), random_state, kept, observed).unpad()
 
 
 def _checked_values(rates: Trials, positive: bool) -> Trials:
@@ -291,12 +297,7 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         >>> obs.sample(rates, 0, counts=recorded, observed=keep)[0, :, 0]
         array([0, 0, 0, 0])
         """
-        check_is_fitted(self)
-        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
-        kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
-        return self._sample_trials(
-            Trials(rates), random_state, kept, observed
-        ).unpad()
+        return _sampled(self, rates, random_state, counts, observed)
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
         """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
@@ -504,12 +505,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         -------
         counts : ndarray of int64, same form as ``rates``
         """
-        check_is_fitted(self)
-        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
-        kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
-        return self._sample_trials(
-            Trials(rates), random_state, kept, observed
-        ).unpad()
+        return _sampled(self, rates, random_state, counts, observed)
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
         """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
@@ -927,12 +923,7 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         -------
         counts : ndarray of int64, same form as ``rates``
         """
-        check_is_fitted(self)
-        rates = check_trials(rates, name="rates", n_channels=self.n_neurons_)
-        kept, observed = _recorded(counts, observed, rates, self.n_neurons_)
-        return self._sample_trials(
-            Trials(rates), random_state, kept, observed
-        ).unpad()
+        return _sampled(self, rates, random_state, counts, observed)
 
     def _sample_trials(self, rates: Trials, random_state, kept=None, observed=None) -> Trials:
         """:meth:`sample` of rates in one value (``kept`` and ``observed`` padded alike)."""
