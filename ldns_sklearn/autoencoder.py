@@ -199,21 +199,21 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         neuron.
     observation_rates : {"cross-fitted", "encoded"}, default="cross-fitted"
         The rates the observation model is fitted on, for the training trials.
-        ``"cross-fitted"``: each neuron's rates decoded from latents its own spikes did
-        not inform (the neurons in five folds, each fold hidden from the encoder in turn,
-        as :meth:`transform` hides missing neurons), as the rates of generated latents
-        know nothing of the spikes that will be drawn from them. ``"encoded"``: the rates
-        of the training trials encoded whole. Rates that saw a neuron's spikes rise where
-        it fired and stay up a while, so a spike-history model fitted on them learns a
-        deeper recovery than the neuron has, and draws from generated rates come out too
-        regular: on a Brian2 integrate-and-fire population (``docs/benchmarks.md``,
-        "Recovery fitted on cross-fitted rates") the intervals' coefficient of variation
-        came to 0.812-0.821 against the training trials' 0.831, and the mean inter-spike
-        interval to 1.60 times the real-vs-real floor; cross-fitted, 0.830-0.836 and 1.31
-        times. Needs ``mask_prob > 0`` (an encoder trained never to see hidden input
-        cannot hide a neuron) and at least two neurons; otherwise the encoded rates are
-        used. A :class:`PoissonObservation` learns nothing from rates, so neither is
-        decoded for it.
+        ``"cross-fitted"``: each neuron's rates decoded from latents its own spikes did not
+        inform (neuron ``n`` in fold ``n mod 5``, each neuron its own fold with fewer than
+        five; each fold hidden from the encoder in turn, as :meth:`transform` hides missing
+        neurons), as the rates of generated latents know nothing of the spikes that will be
+        drawn from them. ``"encoded"``: the rates of the training trials encoded whole.
+        Rates that saw a neuron's spikes rise where it fired and stay up a while, so a
+        spike-history model fitted on them learns a deeper recovery than the neuron has,
+        and draws from generated rates come out too regular: on a Brian2 integrate-and-fire
+        population (``docs/benchmarks.md``, "Recovery fitted on cross-fitted rates") the
+        intervals' coefficient of variation came to 0.812-0.821 against the training
+        trials' 0.831, and the mean inter-spike interval to 1.60 times the real-vs-real
+        floor; cross-fitted, 0.830-0.836 and 1.31 times. Needs ``mask_prob > 0`` (an
+        encoder trained never to see hidden input cannot hide a neuron) and at least two
+        neurons; otherwise the encoded rates are used. A :class:`PoissonObservation` learns
+        nothing from rates, so neither is decoded for it.
     synchrony : {"observation", "latents"}, default="observation"
         Who carries synchronous events: groups of neurons that fire together within a
         bin far more often than one bin apart (coincidences injected into ongoing
