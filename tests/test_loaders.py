@@ -255,6 +255,12 @@ def test_nwb_parameter_errors(maze_path):
         load_nwb_trials(maze_path, window=(450, -250) * pq.ms)
     with pytest.raises(ValueError, match="on_invalid"):
         load_nwb_trials(maze_path, on_invalid="ignore")
+    for name, value in (("bounds", "session"), ("unit_order", "random"), ("align", 3),
+                        ("velocity", 3)):
+        with pytest.raises(ValueError, match=f"'{name}' parameter of load_nwb_trials"):
+            load_nwb_trials(maze_path, **{name: value})
+    with pytest.raises(ValueError, match="'n_neurons' parameter of load_mc_maze"):
+        load_mc_maze(maze_path, n_neurons=0)
 
 
 def test_missing_pynwb_names_the_extra(maze_path, monkeypatch):

@@ -12,6 +12,8 @@ The field names are those of the Neural Latents Benchmark files as read by the N
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from sklearn.utils import Bunch
 
 from .._neo.binning import spiketrains_to_counts
 from .._neo.reading import check_time_quantity
-from .._validation import check_count
+from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._nwb_cut import (
     _bin_series,
     _check_window,
@@ -31,6 +33,9 @@ from ._nwb_cut import (
     _unusable_trials,
 )
 from ._nwb_read import (
+    Series,
+    TrialTable,
+    Units,
     _check_file,
     _find_timeseries,
     _import_pynwb,
@@ -40,6 +45,46 @@ from ._nwb_read import (
 )
 
 __all__ = ["load_mc_maze", "load_nwb_trials"]
+
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The loader's checked options."""
+
+    align: str
+    split: tuple | None
+    bounds: str
+    on_invalid: str
+    unit_order: str
+    velocity: str | None
+    series_names: list[str]
+    bin_size: pq.Quantity
+    lag: pq.Quantity
+    frame: _Frame
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """Everything the loader reads from the file, held after it closes."""
+
+    units: Units
+    trials: TrialTable
+    series: dict[str, Series]
+    direction: np.ndarray | None
+    direction_reference: str | None
+    trials_frame: object  # pandas.DataFrame of the read trials' rows
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The trials that can be cut, their binned behaviour, and those dropped (and why)."""
+
+    keep: np.ndarray
+    trials: TrialTable
+    behavior: dict[str, np.ndarray]
+    direction: np.ndarray | None
+    dropped: object  # pandas.DataFrame: trial_id, reason
 
 
 def _load(path, expected_n_units=None, **options):
@@ -63,18 +108,9 @@ def _check_options(
     bounds,
     on_invalid,
     unit_order,
-) -> dict:
-    """Validated loader options, with the window as a :class:`_Frame`."""
-    if not isinstance(align, str):
-        raise TypeError(f"align must be a trials-table column name, got {type(align).__name__}.")
-    if bounds not in ("trial", "recording"):
-        raise ValueError(f"bounds must be 'trial' or 'recording', got {bounds!r}.")
-    if on_invalid not in ("raise", "drop"):
-        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}.")
-    if unit_order not in ("file", "heldin_first"):
-        raise ValueError(f"unit_order must be 'file' or 'heldin_first', got {unit_order!r}.")
-    if velocity is not None and not isinstance(velocity, str):
-        raise TypeError(f"velocity must be a TimeSeries name or None, got {velocity!r}.")
+) -> _Options:
+    """The loader's options, with the window as a :class:`_Frame` (the choices among
+    names are checked by the public functions' ``validate_params``)."""
     behavior = (behavior,) if isinstance(behavior, str) else tuple(behavior)
     window, bin_size, n_bins = _check_window(window, bin_size)
     lag = check_time_quantity(behavior_lag, "behavior_lag")
@@ -89,21 +125,21 @@ def _check_options(
         n_bins=n_bins,
     )
     names = [velocity] if velocity is not None else []
-    return {
-        "align": align,
-        "split": (split,) if isinstance(split, str) else split,
-        "bounds": bounds,
-        "on_invalid": on_invalid,
-        "unit_order": unit_order,
-        "velocity": velocity,
-        "series_names": names + [b for b in behavior if b not in names],
-        "bin_size": bin_size,
-        "lag": lag,
-        "frame": frame,
-    }
+    return _Options(
+        align=align,
+        split=(split,) if isinstance(split, str) else split,
+        bounds=bounds,
+        on_invalid=on_invalid,
+        unit_order=unit_order,
+        velocity=velocity,
+        series_names=names + [b for b in behavior if b not in names],
+        bin_size=bin_size,
+        lag=lag,
+        frame=frame,
+    )
 
 
-def _read(file: Path, options: dict, expected_n_units) -> dict:
+def _read(file: Path, options: _Options, expected_n_units) -> _Recording:
     """Everything the loader needs from the file, read into memory before it closes."""
     pynwb = _import_pynwb()
     try:
@@ -114,47 +150,40 @@ def _read(file: Path, options: dict, expected_n_units) -> dict:
         ) from exc
     with io:
         nwbfile = io.read()
-        units = _read_units(nwbfile, file, options["unit_order"], expected_n_units)
-        trials = _read_trials(nwbfile, file, options["align"], options["split"])
-        series = {name: _read_timeseries(nwbfile, name) for name in options["series_names"]}
+        units = _read_units(nwbfile, file, options.unit_order, expected_n_units)
+        trials = _read_trials(nwbfile, file, options.align, options.split)
+        series = {name: _read_timeseries(nwbfile, name) for name in options.series_names}
         hand_pos = series.get("hand_pos")
         if hand_pos is None and "target_pos" in nwbfile.trials.colnames:
             if _find_timeseries(nwbfile, "hand_pos") is not None:
                 hand_pos = _read_timeseries(nwbfile, "hand_pos")
         direction, reference = _direction(
-            nwbfile.trials, trials["rows"], hand_pos, trials["align"]
+            nwbfile.trials, trials.rows, hand_pos, trials.align
         )
-        trials_frame = nwbfile.trials.to_dataframe(index=True).iloc[trials["rows"]]
-    return {
-        "units": units,
-        "trials": trials,
-        "series": series,
-        "direction": direction,
-        "direction_reference": reference,
-        "trials_frame": trials_frame,
-    }
+        trials_frame = nwbfile.trials.to_dataframe(index=True).iloc[trials.rows]
+    return _Recording(units, trials, series, direction, reference, trials_frame)
 
 
-def _select(recording: dict, options: dict) -> dict:
+def _select(recording: _Recording, options: _Options) -> _Selection:
     """The trials that can be cut (or an error naming those that cannot), and their
     binned behaviour; trials without behaviour samples in some bin cannot be cut."""
     import pandas as pd  # a dependency of pynwb
 
-    trials, frame = recording["trials"], options["frame"]
+    trials, frame = recording.trials, options.frame
     reasons = _unusable_trials(
-        trials, recording["units"], frame, options["align"], options["bounds"]
+        trials, recording.units, frame, options.align, options.bounds
     )
-    a = trials["align"]
+    a = trials.align
     binned = {}
-    for name, values in recording["series"].items():
+    for name, values in recording.series.items():
         edges = a[:, None] + (frame.edges[None, :] + frame.lag) * frame.to_seconds
         binned[name], empty = _bin_series(values, np.where(np.isfinite(edges), edges, 0.0))
         for k in np.flatnonzero(empty & np.isfinite(a)):
             reasons.setdefault(k, f"{name} has no samples in some bins of the window")
 
     bad = np.array(sorted(reasons), dtype=np.int64)
-    message = _invalid_message(trials["ids"][bad], [reasons[k] for k in bad]) if bad.size else ""
-    if bad.size and options["on_invalid"] == "raise":
+    message = _invalid_message(trials.ids[bad], [reasons[k] for k in bad]) if bad.size else ""
+    if bad.size and options.on_invalid == "raise":
         raise ValueError(
             message + " Pass on_invalid='drop' to skip them (they are then listed in "
             "`dropped_trials`)."
@@ -162,28 +191,26 @@ def _select(recording: dict, options: dict) -> dict:
     keep = np.setdiff1d(np.arange(a.size), bad)
     if keep.size == 0:
         raise ValueError(message + " No trial is left to load.")
-    direction = recording["direction"]
-    return {
-        "keep": keep,
-        "trials": {key: None if v is None else v[keep] for key, v in trials.items()},
-        "behavior": {name: values[keep] for name, values in binned.items()},
-        "direction": None if direction is None else direction[keep],
-        "dropped": pd.DataFrame(
-            {"trial_id": trials["ids"][bad], "reason": [reasons[k] for k in bad]}
-        ),
-    }
+    direction = recording.direction
+    return _Selection(
+        keep=keep,
+        trials=trials.take(keep),
+        behavior={name: values[keep] for name, values in binned.items()},
+        direction=None if direction is None else direction[keep],
+        dropped=pd.DataFrame({"trial_id": trials.ids[bad], "reason": [reasons[k] for k in bad]}),
+    )
 
 
-def _bin(selected: dict, recording: dict, options: dict, file: Path) -> Bunch:
+def _bin(selected: _Selection, recording: _Recording, options: _Options, file: Path) -> Bunch:
     """Neo segments and counts of the selected trials, with everything else as a Bunch."""
-    units, trials, frame = recording["units"], selected["trials"], options["frame"]
-    align, bin_size, velocity = options["align"], options["bin_size"], options["velocity"]
+    units, trials, frame = recording.units, selected.trials, options.frame
+    align, bin_size, velocity = options.align, options.bin_size, options.velocity
     segments = _cut_segments(trials, units, frame, align, file)
     counts = np.asarray(spiketrains_to_counts(segments, bin_size))
-    expected = (len(segments), frame.n_bins, len(units["ids"]))
+    expected = (len(segments), frame.n_bins, len(units.ids))
     if counts.shape != expected:  # guards the alignment contract
         raise RuntimeError(f"Binning gave counts of shape {counts.shape}, expected {expected}.")
-    binned = selected["behavior"]
+    binned = selected.behavior
     for name, values in binned.items():
         n_nan = int(np.any(np.isnan(values), axis=(1, 2)).sum())
         if n_nan:
@@ -194,36 +221,55 @@ def _bin(selected: dict, recording: dict, options: dict, file: Path) -> Bunch:
                 stacklevel=4,
             )
 
-    series = recording["series"]
+    series = recording.series
     window_q = pq.Quantity([frame.w0, frame.w1], frame.units)
     return Bunch(
         spiketrains=segments,
         counts=counts,
         velocity=binned.get(velocity) if velocity is not None else None,
         behavior=binned,
-        behavior_columns={name: s["columns"] for name, s in series.items()},
-        behavior_units={name: s["unit"] for name, s in series.items()},
-        direction=selected["direction"],
-        direction_reference=recording["direction_reference"],
-        trials=recording["trials_frame"].iloc[selected["keep"]],
-        split=trials["split"],
-        units=units["frame"],
-        unit_ids=units["ids"],
-        heldout=units["heldout"],
-        dropped_trials=selected["dropped"],
+        behavior_columns={name: s.columns for name, s in series.items()},
+        behavior_units={name: s.unit for name, s in series.items()},
+        direction=selected.direction,
+        direction_reference=recording.direction_reference,
+        trials=recording.trials_frame.iloc[selected.keep],
+        split=trials.split,
+        units=units.frame,
+        unit_ids=units.ids,
+        heldout=units.heldout,
+        dropped_trials=selected.dropped,
         align=align,
         window=window_q,
         bin_size=bin_size.rescale(frame.units),
-        behavior_lag=options["lag"].rescale(frame.units),
+        behavior_lag=options.lag.rescale(frame.units),
         bin_edges=pq.Quantity(frame.edges, frame.units),
         DESCR=(
-            f"{len(segments)} trials of {len(units['ids'])} units from {file.name}, aligned "
+            f"{len(segments)} trials of {len(units.ids)} units from {file.name}, aligned "
             f"to {align}, window {window_q}, {frame.n_bins} bins of "
             f"{bin_size.rescale(frame.units)}."
         ),
     )
 
 
+_ON_INVALID = [StrOptions({"raise", "drop"})]
+
+
+@validate_params(
+    {
+        "path": "no_validation",  # checked by _check_file, which names what is wrong
+        "align": [str],
+        "window": "no_validation",  # checked by _check_window, with clearer messages
+        "bin_size": "no_validation",
+        "velocity": [str, None],
+        "behavior": [str, list, tuple],
+        "behavior_lag": "no_validation",
+        "split": [str, list, tuple, None],
+        "bounds": [StrOptions({"trial", "recording"})],
+        "on_invalid": _ON_INVALID,
+        "unit_order": [StrOptions({"file", "heldin_first"})],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_nwb_trials(
     path,
     *,
@@ -365,6 +411,15 @@ def load_nwb_trials(
     )
 
 
+@validate_params(
+    {
+        "path": "no_validation",
+        "split": [str, list, tuple, None],
+        "n_neurons": [Interval(Integral, 1, None, closed="left"), None],
+        "on_invalid": _ON_INVALID,
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="raise"):
     """Load NLB MC_Maze (DANDI 000128) from a local NWB file with the paper's settings.
 
@@ -409,8 +464,6 @@ def load_mc_maze(path, *, split=("train", "val"), n_neurons=182, on_invalid="rai
     >>> data.counts.shape, data.heldout.tolist()     # held-in units first
     ((4, 140, 4), [False, True, True, True])
     """
-    if n_neurons is not None:
-        n_neurons = check_count(n_neurons, "n_neurons")
     return _load(
         path,
         align="move_onset_time",

@@ -11,7 +11,7 @@ import numpy as np
 import quantities as pq
 
 from .._neo.reading import check_time_quantity
-from ._nwb_read import _column, _ragged
+from ._nwb_read import Series, TrialTable, Units, _column, _ragged
 
 # Times are compared in seconds; 1 ns absorbs float round-off of ``align + offset`` without
 # ever moving a real sample or spike across a bin edge (samples are >= 1 ms apart).
@@ -41,20 +41,20 @@ def _check_window(window, bin_size) -> tuple[pq.Quantity, pq.Quantity, int]:
     return pq.Quantity([start.item(), stop.item()], start.units), bin_size, round(n_bins)
 
 
-def _bin_series(series: dict, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bin_series(series: Series, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the samples inside each bin ``[edges[k], edges[k+1])``, per trial.
 
     ``edges`` is ``(n_trials, n_bins + 1)`` in absolute seconds. Returns the binned values
     ``(n_trials, n_bins, n_columns)`` and a mask of trials with an empty bin.
     """
-    positions = np.searchsorted(series["times"], edges - _TOL_S, side="left")
+    positions = np.searchsorted(series.times, edges - _TOL_S, side="left")
     n_samples = np.diff(positions, axis=1)
     empty = np.any(n_samples == 0, axis=1)
     n_trials, n_bins = n_samples.shape
-    binned = np.full((n_trials, n_bins, series["data"].shape[1]), np.nan)
+    binned = np.full((n_trials, n_bins, series.data.shape[1]), np.nan)
     for i in np.flatnonzero(~empty):
         first, last = positions[i, 0], positions[i, -1]
-        sums = np.add.reduceat(series["data"][first:last], positions[i, :-1] - first, axis=0)
+        sums = np.add.reduceat(series.data[first:last], positions[i, :-1] - first, axis=0)
         binned[i] = sums / n_samples[i][:, None]
     return binned, empty
 
@@ -102,10 +102,10 @@ def _direction(trials_table, rows, hand_pos, align_times) -> tuple[np.ndarray | 
     )
     start = np.zeros((len(rows), 2))
     reference = "origin"
-    if hand_pos is not None and hand_pos["data"].shape[1] >= 2:
-        index = np.searchsorted(hand_pos["times"], align_times - _TOL_S)
-        index = np.clip(index, 0, len(hand_pos["times"]) - 1)
-        start = hand_pos["data"][index, :2]
+    if hand_pos is not None and hand_pos.data.shape[1] >= 2:
+        index = np.searchsorted(hand_pos.times, align_times - _TOL_S)
+        index = np.clip(index, 0, len(hand_pos.times) - 1)
+        start = hand_pos.data[index, :2]
         reference = "hand_pos at the alignment event"
     direction = np.full(len(rows), np.nan)
     for k, row in enumerate(rows):
@@ -149,23 +149,25 @@ class _Frame:
         return self.w0 + self.step * np.arange(self.n_bins + 1)
 
 
-def _unusable_trials(trials, units, frame: _Frame, align: str, bounds: str) -> dict[int, str]:
+def _unusable_trials(
+    trials: TrialTable, units: Units, frame: _Frame, align: str, bounds: str
+) -> dict[int, str]:
     """Why each trial (by position) cannot be cut, if it cannot."""
     reasons: dict[int, str] = {}
-    a = trials["align"]
+    a = trials.align
     finite = np.isfinite(a)
     for k in np.flatnonzero(~finite):
         reasons[k] = f"{align} is NaN"
     lo, hi = a + frame.w0 * frame.to_seconds, a + frame.w1 * frame.to_seconds
     if bounds == "trial":
-        outside = (lo < trials["start"] - _TOL_S) | (hi > trials["stop"] + _TOL_S)
+        outside = (lo < trials.start - _TOL_S) | (hi > trials.stop + _TOL_S)
         for k in np.flatnonzero(outside & finite):
             reasons.setdefault(
                 k,
                 f"window [{lo[k]:.4f}, {hi[k]:.4f}) s is not inside the trial "
-                f"[{trials['start'][k]:.4f}, {trials['stop'][k]:.4f}] s",
+                f"[{trials.start[k]:.4f}, {trials.stop[k]:.4f}] s",
             )
-    for unit, intervals in enumerate(units["obs"] or []):
+    for unit, intervals in enumerate(units.obs or []):
         if intervals.size == 0:
             continue
         sort = np.argsort(intervals[:, 0])
@@ -177,11 +179,13 @@ def _unusable_trials(trials, units, frame: _Frame, align: str, bounds: str) -> d
     return reasons
 
 
-def _cut_segments(trials, units, frame: _Frame, align: str, file: Path) -> list[neo.Segment]:
+def _cut_segments(
+    trials: TrialTable, units: Units, frame: _Frame, align: str, file: Path
+) -> list[neo.Segment]:
     """One Segment per trial, spike times relative to the alignment event."""
-    a = trials["align"]
+    a = trials.align
     candidates = []
-    for times in units["spike_times"]:
+    for times in units.spike_times:
         if np.any(np.diff(times) < 0):
             times = np.sort(times)  # NWB does not promise sorted spike times
         first = np.searchsorted(times, a + frame.w0 * frame.to_seconds - _TOL_S, side="left")
@@ -189,9 +193,9 @@ def _cut_segments(trials, units, frame: _Frame, align: str, file: Path) -> list[
         candidates.append((times, first, last))
     annotations = [
         {"unit_id": int(uid), **saved}
-        for uid, saved in zip(units["ids"], units["annotations"], strict=True)
+        for uid, saved in zip(units.ids, units.annotations, strict=True)
     ]
-    names = units["names"] or [f"unit {uid}" for uid in units["ids"]]
+    names = units.names or [f"unit {uid}" for uid in units.ids]
     bounds = (pq.Quantity(frame.w0, frame.units), pq.Quantity(frame.w1, frame.units))
     per_second = frame.per_second
     segments = []
@@ -205,17 +209,17 @@ def _cut_segments(trials, units, frame: _Frame, align: str, file: Path) -> list[
             rel = np.round(times[first[k] : last[k]] - a[k], 9) * per_second
             pieces.append(rel[(rel >= frame.w0) & (rel < frame.w1)])
         segment = neo.Segment(
-            name=f"trial {trials['ids'][k]}",
+            name=f"trial {trials.ids[k]}",
             index=k,
-            trial_id=int(trials["ids"][k]),
+            trial_id=int(trials.ids[k]),
             align=align,
             align_time=pq.Quantity(a[k], pq.s),
-            start_time=pq.Quantity(trials["start"][k], pq.s),
-            stop_time=pq.Quantity(trials["stop"][k], pq.s),
+            start_time=pq.Quantity(trials.start[k], pq.s),
+            stop_time=pq.Quantity(trials.stop[k], pq.s),
             file=str(file),
         )
-        if trials["split"] is not None:
-            segment.annotate(split=str(trials["split"][k]))
+        if trials.split is not None:
+            segment.annotate(split=str(trials.split[k]))
         segment.spiketrains.extend(_trains_of_trial(pieces, bounds, names, annotations))
         segments.append(segment)
     return segments

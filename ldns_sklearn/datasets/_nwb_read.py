@@ -3,17 +3,57 @@ only here)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 _INSTALL_HINT = "pip install 'ldns-sklearn[nwb]'"
 
-
 _NO_DOWNLOAD = (
     "ldns_sklearn never downloads data; fetch the file yourself (for MC_Maze: "
     "`dandi download DANDI:000128`) and pass its local path."
 )
+
+
+@dataclass(frozen=True)
+class Series:
+    """A behaviour TimeSeries read into memory: samples ``(n_samples, n_columns)``."""
+
+    data: np.ndarray
+    times: np.ndarray  # seconds
+    unit: str
+    columns: list[str] | None  # the NLB files' column names, where the comments give them
+
+
+@dataclass(frozen=True)
+class Units:
+    """The Units table read into memory, in the loader's unit order."""
+
+    names: list[str] | None
+    annotations: list[dict]
+    spike_times: list[np.ndarray]  # seconds, one array per unit
+    obs: list[np.ndarray] | None  # observation intervals ``(n, 2)`` per unit
+    heldout: np.ndarray | None
+    ids: np.ndarray
+    frame: object  # pandas.DataFrame of the other columns
+
+
+@dataclass(frozen=True)
+class TrialTable:
+    """The trials table's rows that the loader reads (those of the asked splits)."""
+
+    rows: np.ndarray
+    align: np.ndarray  # seconds; NaN where the trial has no alignment event
+    start: np.ndarray
+    stop: np.ndarray
+    ids: np.ndarray
+    split: np.ndarray | None
+
+    def take(self, keep: np.ndarray) -> TrialTable:
+        """These trials at the positions ``keep``."""
+        values = (getattr(self, field.name) for field in fields(self))
+        return TrialTable(*(None if value is None else value[keep] for value in values))
 
 
 def _import_pynwb():
@@ -91,7 +131,7 @@ def _find_timeseries(nwbfile, name: str):
     return None
 
 
-def _read_timeseries(nwbfile, name: str) -> dict:
+def _read_timeseries(nwbfile, name: str) -> Series:
     series = _find_timeseries(nwbfile, name)
     if series is None:
         raise ValueError(
@@ -110,7 +150,7 @@ def _read_timeseries(nwbfile, name: str) -> dict:
     columns = None
     if "columns=" in comments:  # NLB convention, e.g. comments="columns=[x,y]"
         columns = comments.split("[")[-1].split("]")[0].split(",")
-    return {"data": data, "times": times, "unit": series.unit, "columns": columns}
+    return Series(data, times, series.unit, columns)
 
 
 # The Units column holding each unit's name, and the description that marks a column as
@@ -144,7 +184,7 @@ def _unit_identities(table, order) -> tuple[list[str] | None, list[dict]]:
     return names, annotations
 
 
-def _read_units(nwbfile, file: Path, unit_order: str, expected_n_units) -> dict:
+def _read_units(nwbfile, file: Path, unit_order: str, expected_n_units) -> Units:
     if nwbfile.units is None:
         raise ValueError(f"{file.name} has no Units table (nwbfile.units); no spikes to load.")
     table = nwbfile.units
@@ -177,18 +217,18 @@ def _read_units(nwbfile, file: Path, unit_order: str, expected_n_units) -> dict:
         order = np.arange(n_units)
     exclude = {"spike_times", "obs_intervals"} & set(table.colnames)
     names, annotations = _unit_identities(table, order)
-    return {
-        "names": names,
-        "annotations": annotations,
-        "spike_times": [spike_times[u] for u in order],
-        "obs": obs,
-        "heldout": None if heldout is None else heldout[order],
-        "ids": np.asarray(table.id.data[:])[order],
-        "frame": table.to_dataframe(exclude=exclude, index=True).iloc[order],
-    }
+    return Units(
+        names=names,
+        annotations=annotations,
+        spike_times=[spike_times[u] for u in order],
+        obs=obs,
+        heldout=None if heldout is None else heldout[order],
+        ids=np.asarray(table.id.data[:])[order],
+        frame=table.to_dataframe(exclude=exclude, index=True).iloc[order],
+    )
 
 
-def _read_trials(nwbfile, file: Path, align: str, split) -> dict:
+def _read_trials(nwbfile, file: Path, align: str, split) -> TrialTable:
     if nwbfile.trials is None:
         raise ValueError(f"{file.name} has no trials table (nwbfile.trials).")
     table = nwbfile.trials
@@ -207,11 +247,11 @@ def _read_trials(nwbfile, file: Path, align: str, split) -> dict:
                 f"No trial of {file.name} has split in {list(split)}; the file has "
                 f"{sorted(set(split_all.tolist()))}."
             )
-    return {
-        "rows": rows,
-        "align": align_all[rows],
-        "start": _column(table, "start_time", "trials").astype(np.float64)[rows],
-        "stop": _column(table, "stop_time", "trials").astype(np.float64)[rows],
-        "ids": np.asarray(table.id.data[:])[rows],
-        "split": None if split_all is None else split_all[rows].astype(str),
-    }
+    return TrialTable(
+        rows=rows,
+        align=align_all[rows],
+        start=_column(table, "start_time", "trials").astype(np.float64)[rows],
+        stop=_column(table, "stop_time", "trials").astype(np.float64)[rows],
+        ids=np.asarray(table.id.data[:])[rows],
+        split=None if split_all is None else split_all[rows].astype(str),
+    )
