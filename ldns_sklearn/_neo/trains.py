@@ -21,7 +21,7 @@ from .annotations import GENERATED, RESERVED
 from .reading import check_time_quantity
 from .spike_times import SPIKE_PLACEMENTS, spike_positions
 
-__all__ = ["counts_to_spiketrains", "trains_from_counts"]
+__all__ = ["counts_to_spiketrains", "trains_from_counts", "trains_of_trial"]
 
 
 def _check_units(units, default):
@@ -84,7 +84,6 @@ def trains_from_counts(counts, width, origin, units, annotations, placement, ran
 
 def _build_trials(counts, width, origin, units, annotations, placement, random_state,
                   names=None, unit_annotations=None):
-    import neo
 
     dim = units.dimensionality
     t_start = pq.Quantity(origin, dim)
@@ -105,28 +104,41 @@ def _build_trials(counts, width, origin, units, annotations, placement, random_s
     ]
     trials = []
     for trial in counts:
-        n_bins, n_neurons = trial.shape
+        n_bins = trial.shape[0]
         per_bin = np.ascontiguousarray(trial.T).ravel()  # neuron-major, bins in time order
         positions = spike_positions(per_bin, n_bins, placement, rng)
         times = origin + width * positions
         t_stop = pq.Quantity(origin + n_bins * width, dim)
-        # One SpikeTrain per trial, sliced per neuron: Neo's constructor costs ~100 µs
-        # (its range check compares quantities), a slice ~10 µs. Slices are ordinary
-        # SpikeTrains (Neo's constructor, too, keeps a view of the array it is given).
-        whole = neo.SpikeTrain(times, t_stop=t_stop, units=dim, t_start=t_start)
-        edges = np.concatenate([[0], np.cumsum(trial.sum(axis=0))]).tolist()
-        trains = []
-        for neuron in range(n_neurons):
-            train = whole[edges[neuron] : edges[neuron + 1]]
-            # A slice shares its parent's annotation dict and bound objects; give each
-            # train its own so that editing one train leaves the others alone.
-            train.annotations = dict(per_neuron[neuron])
-            train.name = names[neuron]
-            train.t_start = t_start.copy()
-            train.t_stop = t_stop.copy()
-            trains.append(train)
-        trials.append(trains)
+        trials.append(
+            trains_of_trial(times, trial.sum(axis=0), t_start, t_stop, names, per_neuron)
+        )
     return trials
+
+
+def trains_of_trial(times, n_spikes, t_start, t_stop, names, annotations) -> list:
+    """One ``neo.SpikeTrain`` per unit on ``[t_start, t_stop]`` (quantities): unit ``u``
+    holds the next ``n_spikes[u]`` of ``times`` (magnitudes in ``t_start``'s units), with
+    name ``names[u]`` and annotations ``annotations[u]``.
+
+    The library's one builder of trains: slices of one trial-wide train. Neo's constructor
+    costs ~100 µs (its range check compares quantities), a slice ~10 µs; slices are
+    ordinary SpikeTrains (Neo's constructor, too, keeps a view of the array it is given).
+    """
+    import neo
+
+    whole = neo.SpikeTrain(times, t_stop=t_stop, units=t_start.units, t_start=t_start)
+    edges = np.concatenate([[0], np.cumsum(n_spikes)]).tolist()
+    trains = []
+    for unit, (name, own) in enumerate(zip(names, annotations, strict=True)):
+        train = whole[edges[unit] : edges[unit + 1]]
+        # A slice shares its parent's annotation dict and bound objects; give each train
+        # its own so that editing one train leaves the others alone.
+        train.annotations = dict(own)
+        train.name = name
+        train.t_start = t_start.copy()
+        train.t_stop = t_stop.copy()
+        trains.append(train)
+    return trains
 
 
 def counts_to_spiketrains(

@@ -11,6 +11,7 @@ import numpy as np
 import quantities as pq
 
 from .._neo.reading import check_time_quantity
+from .._neo.trains import trains_of_trial
 from ._nwb_read import Series, TrialTable, Units, _column, _ragged
 
 # Times are compared in seconds; 1 ns absorbs float round-off of ``align + offset`` without
@@ -57,30 +58,6 @@ def _bin_series(series: Series, edges: np.ndarray) -> tuple[np.ndarray, np.ndarr
         sums = np.add.reduceat(series.data[first:last], positions[i, :-1] - first, axis=0)
         binned[i] = sums / n_samples[i][:, None]
     return binned, empty
-
-
-def _trains_of_trial(pieces, window, names, annotations) -> list[neo.SpikeTrain]:
-    """One SpikeTrain per unit on ``window = (t_start, t_stop)`` (two scalar quantities),
-    built as slices of one trial-wide train.
-
-    Neo's constructor costs ~100 µs (its range check compares quantities) and MC_Maze has
-    ~4 * 10^5 unit-trials; a slice costs ~10 µs. Slices are ordinary SpikeTrains; each gets
-    its own annotations and bounds so that editing one train leaves the others alone.
-    """
-    t_start, t_stop = window
-    whole = neo.SpikeTrain(
-        np.concatenate(pieces), units=t_start.units, t_start=t_start, t_stop=t_stop
-    )
-    edges = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).tolist()
-    trains = []
-    for unit, name in enumerate(names):
-        train = whole[edges[unit] : edges[unit + 1]]
-        train.name = name
-        train.annotations = dict(annotations[unit])
-        train.t_start = t_start.copy()
-        train.t_stop = t_stop.copy()
-        trains.append(train)
-    return trains
 
 
 def _invalid_message(ids, reasons) -> str:
@@ -220,6 +197,8 @@ def _cut_segments(
         )
         if trials.split is not None:
             segment.annotate(split=str(trials.split[k]))
-        segment.spiketrains.extend(_trains_of_trial(pieces, bounds, names, annotations))
+        segment.spiketrains.extend(trains_of_trial(
+            np.concatenate(pieces), [len(p) for p in pieces], *bounds, names, annotations
+        ))
         segments.append(segment)
     return segments

@@ -25,6 +25,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._memory import check_generated_size
 from .._neo.reading import check_time_quantity
+from .._neo.trains import trains_of_trial
 from .._sklearn_compat import Interval, validate_params
 
 __all__ = ["make_balanced_network_spikes", "make_gamma_spikes", "make_lif_spikes"]
@@ -97,23 +98,22 @@ class _Spikes:
 
     def trains(self, units, **annotations):
         """Trials of ``neo.SpikeTrain`` from t = 0 s, in ``units``."""
-        import neo
-
         trial, neuron, time = self._all()
         order = np.lexsort((time, neuron, trial))
         trial, neuron, time = trial[order], neuron[order], time[order]
         key = trial * self.shape[1] + neuron
         edges = np.searchsorted(key, np.arange(self.shape[0] * self.shape[1] + 1))
         scale = float((1 * pq.s).rescale(units))
-        stop = self.duration * scale
+        t_start, t_stop = pq.Quantity(0.0, units), pq.Quantity(self.duration * scale, units)
+        n_neurons = self.shape[1]
+        names = [None] * n_neurons
+        own = [{"neuron": n, **annotations} for n in range(n_neurons)]
         trials = []
         for i in range(self.shape[0]):
-            trains = []
-            for n in range(self.shape[1]):
-                part = slice(edges[i * self.shape[1] + n], edges[i * self.shape[1] + n + 1])
-                trains.append(neo.SpikeTrain(time[part] * scale, units=units, t_start=0.0,
-                                             t_stop=stop, neuron=n, **annotations))
-            trials.append(trains)
+            first, last = edges[i * n_neurons], edges[(i + 1) * n_neurons]
+            n_spikes = np.diff(edges[i * n_neurons : (i + 1) * n_neurons + 1])
+            trials.append(trains_of_trial(time[first:last] * scale, n_spikes, t_start, t_stop,
+                                          names, own))
         return trials
 
 
