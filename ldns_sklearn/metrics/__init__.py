@@ -46,13 +46,15 @@ come in spikes per second and intervals in seconds. With the default ``bin_size=
 are per bin and in bins. A bare number is refused, as ``SpikeTrainBinner`` refuses it.
 
 The module is a package split by concern, like ``sklearn.metrics``: input checks
-(``_checks``), the streaming sums (``_accumulator``), statistics (``_statistics``),
-comparisons (``_compare``, ``_compare_temporal``; the lag products in ``_temporal``), the
-combined score (``_score``), the report of everything (``_report``), scorers
-(``_scorer``), the behaviour checks of conditional samples (``_behaviour``: is the
-requested velocity or condition decodable from them?) and the checks of single trials
-(``_two_sample``: can a classifier tell generated trials from real ones; are generated
-trials copies of training trials?).
+(``_checks``), the streaming sums (``_blocks`` reads trials in blocks, ``_accumulator``
+sums them; the lag products in ``_temporal``), statistics (``_statistics``), the table of
+compared statistics that every comparison evaluates (``_discrepancy``: one route per
+statistic) and its public functions (``_compare``, ``_compare_temporal``), the combined
+score (``_score``), the report of everything (``_report``), scorers (``_scorer``), the
+behaviour checks of conditional samples (``_behaviour``: is the requested velocity or
+condition decodable from them?) and the checks of single trials (``_two_sample``: can a
+classifier tell generated trials from real ones; are generated trials copies of training
+trials?).
 """
 
 from ._behaviour import behaviour_decoding_r2, condition_decoding_accuracy
