@@ -36,7 +36,7 @@ def _unit_string(quantity) -> str:
 
 
 def _bin_table(table, bin_size, name):
-    """Counts of a :class:`~ldns_sklearn._neo.SpikeTrainTable`, as a flat int64 array laid
+    """Counts of a :class:`~ldns_sklearn._neo.reading.SpikeTrainTable`, as a flat int64 array laid
     out trial by trial (each ``(n_bins_i, n_neurons)``, C order) and the bins per trial."""
     n_neurons = table.n_neurons
     # The bin size in each distinct unit, converted the way Elephant does (one rescale).
