@@ -12,7 +12,7 @@ from typing import ClassVar
 from ._backend.device import torch_threads
 from ._backend.training import TrainingConfig, validation_size
 from ._sklearn_compat import Interval, StrOptions
-from .persistence import load_model, register, save_model
+from .persistence import _register, load_model, save_model
 
 # Constraints of the optimisation parameters every torch-trained estimator exposes.
 TRAINING_CONSTRAINTS = {
@@ -152,7 +152,7 @@ class SavableMixin:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "_saved_attributes" in vars(cls):
-            register(cls, cls._saved_attributes, legacy=cls._legacy_attributes)
+            _register(cls, cls._saved_attributes, legacy=cls._legacy_attributes)
 
     def save(self, path) -> None:
         """Save this estimator (fitted or not) to a file that loads without unpickling.

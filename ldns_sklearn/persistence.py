@@ -85,7 +85,7 @@ _NAMES: dict[type, str] = {}
 # has imported nothing else. A fixed list, not names read from the file: what a file says
 # never decides what is imported. (tests/test_layers.py checks that it holds every module
 # with a registered class.)
-SAVABLE_MODULES = (
+_SAVABLE_MODULES = (
     "ldns_sklearn.preprocessing",
     "ldns_sklearn.autoencoder",
     "ldns_sklearn.diffusion",
@@ -94,7 +94,7 @@ SAVABLE_MODULES = (
 )
 
 
-def register(cls, fitted, *, legacy=(), name=None) -> None:
+def _register(cls, fitted, *, legacy=(), name=None) -> None:
     """Let model files hold ``cls``: its parameters and the ``fitted`` attributes.
 
     ``legacy`` names attributes that earlier releases saved and the class renames when
@@ -105,7 +105,7 @@ def register(cls, fitted, *, legacy=(), name=None) -> None:
     _NAMES[cls] = name
 
 
-register(
+_register(
     StandardScaler,
     ("mean_", "var_", "scale_", "n_features_in_", "n_samples_seen_", "feature_names_in_",
      "_sklearn_version"),
@@ -334,7 +334,7 @@ def load_model(path):
 
 
 def _load(path):
-    for module in SAVABLE_MODULES:
+    for module in _SAVABLE_MODULES:
         importlib.import_module(module)
     with open_archive(path) as archive:
         document = read_document(archive, _FORMAT_NAME, FORMAT_VERSION, _DOCUMENT_KEYS)

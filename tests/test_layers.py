@@ -144,7 +144,7 @@ def test_load_model_imports_every_module_whose_classes_files_may_name():
         for saved in persistence._REGISTRY.values()
         if saved.cls.__module__.startswith("ldns_sklearn")
     }
-    assert registered == set(persistence.SAVABLE_MODULES)
+    assert registered == set(persistence._SAVABLE_MODULES)
 
 
 def test_a_subclass_that_declares_no_saved_attributes_is_not_registered():
