@@ -1,9 +1,10 @@
 """Trials of any length as one value: padded to the longest, each trial's length, its form.
 
-Public methods check what the user gave once and make a :class:`Trials` of it; private
-methods take and return this value, so nothing is padded, unpadded or validated again on
-the way (the pipeline's sampling chain: latents → rates → counts → spike trains); the
-public method gives the result back in the user's form once (:meth:`Trials.unpad`).
+In the pipeline's sampling chain (latents → rates → counts → spike trains) the estimators'
+private methods take and return this value, so nothing is padded, unpadded or validated
+again on the way, and the result is given back in the user's form once
+(:meth:`Trials.unpad`). Fitting and transforming still pass between estimators through
+their public methods; inside each, the checked input is held as a :class:`Trials`.
 Trials given as a ``numpy.memmap`` (or a list of them) are padded only where read, a few
 trials at a time, so they are never loaded whole.
 """

@@ -95,9 +95,8 @@ def check_rates(
 
 def _check_rate_values(values, name, positive, valid=None):
     """Refuse rates a draw cannot use: one trial, or padded trials whose ``valid`` bins
-    ``(n_trials, n_bins)`` are read (the padding is zero)."""
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinity.")
+    ``(n_trials, n_bins)`` are read (the padding is zero). Finiteness is checked where the
+    rates come from (``check_trials`` for the user's, the decoder for the library's)."""
     if np.any(values < 0):
         raise ValueError(f"{name} contains negative values; firing rates must be >= 0.")
     if positive and np.any((values == 0) if valid is None else (values == 0) & valid[..., None]):
