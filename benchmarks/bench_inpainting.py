@@ -39,6 +39,7 @@ import numpy as np
 from _common import add_run_options, apply_threads
 
 from ldns_sklearn import make_ldns_pipeline
+from ldns_sklearn._trials import Trials
 from ldns_sklearn.datasets import make_reach_spikes
 from ldns_sklearn.metrics import generation_score
 
@@ -81,8 +82,9 @@ def _passes(pipe, counts, task, n_passes, seed):
     for index in range(n_passes if "observed_bins" in task else 1):
         if "observed_bins" in task:
             latents = dm.inpaint(latents, task["observed_bins"], random_state=seed + index)
-        filled = ae.inverse_transform(latents, random_state=seed + index, counts=counts,
-                                      observed=recorded)
+        # The draw that keeps the recorded entries is the pipeline's own private step:
+        # LDNSPipeline.inpaint returns only the last pass, and this shows every one.
+        filled = ae._inverse_trials(Trials(latents), seed + index, counts, recorded).unpad()
         yield index + 1, ae.predict_rates(latents), filled
         latents = ae.transform(filled, observed_neurons=neurons)
 

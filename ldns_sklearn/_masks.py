@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import trial_lengths, valid_bins
+from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, valid_bins
 
-__all__ = ["as_boolean_mask", "check_observed_bins", "check_observed_neurons", "fill_missing"]
+__all__ = [
+    "INPAINT_INSTEAD", "as_boolean_mask", "check_kept", "check_observed_bins",
+    "check_observed_neurons", "fill_missing",
+]
+
+# What the deprecated in-painting keywords of the drawing steps point to.
+INPAINT_INSTEAD = (
+    "complete recordings with LDNSPipeline.inpaint(X, observed_bins=, observed_neurons=), "
+    "which keeps their recorded entries (for Neo, the very spike times)."
+)
 
 
 def as_boolean_mask(mask, name: str) -> np.ndarray:
@@ -135,3 +144,41 @@ def fill_missing(trials, observed_bins, *, name: str):
     return [
         np.where(mask[i, : len(piece), None], piece, 0.0) for i, piece in enumerate(pieces)
     ], mask
+
+
+def check_kept(counts, observed, lengths: np.ndarray, n_neurons: int):
+    """Padded ``(counts, observed)`` that a draw of trials of ``lengths`` keeps.
+
+    ``observed`` is boolean, of the form of ``counts``: True on the entries to keep.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kept, observed = check_kept(np.ones((1, 2, 3), int), np.ones((1, 2, 3)), [2], 3)
+    >>> kept.shape, observed.dtype
+    ((1, 2, 3), dtype('bool'))
+    """
+    if (counts is None) != (observed is None):
+        raise ValueError(
+            "counts and observed go together: counts are kept where observed is True; give "
+            "both or neither."
+        )
+    counts = check_trials(
+        counts, name="counts", counts=True, n_channels=n_neurons, dtype=np.int64
+    )
+    if not np.array_equal(trial_lengths(counts), lengths):
+        raise ValueError("counts and rates must have the same number of trials and bins.")
+    ragged = is_ragged(counts)
+    if ragged:
+        masks = [as_boolean_mask(piece, f"observed[{i}]") for i, piece in enumerate(observed)]
+    else:
+        masks = as_boolean_mask(observed, "observed")
+    if ragged and len(masks) != len(counts):
+        raise ValueError(f"observed holds {len(masks)} trials but counts hold {len(counts)}.")
+    for mask, trial in zip(masks, counts, strict=True) if ragged else [(masks, counts)]:
+        if mask.shape != trial.shape:
+            raise ValueError(
+                f"observed has shape {mask.shape} where counts have {trial.shape}; it needs "
+                "one entry per count."
+            )
+    return pad_trials(counts)[0], pad_trials(masks, fill_value=False)[0]

@@ -36,3 +36,20 @@ def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_INTERNAL):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def warn_deprecated(what: str, instead: str) -> None:
+    """A ``FutureWarning`` at the user's line: ``what`` will be removed; use ``instead``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from ldns_sklearn._warnings import warn_deprecated
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_deprecated("f(x=)", "call g instead.")
+    >>> str(caught[0].message)
+    'f(x=) is deprecated and will be removed in a future release: call g instead.'
+    """
+    warn_user(f"{what} is deprecated and will be removed in a future release: {instead}",
+              FutureWarning)

@@ -24,7 +24,7 @@ from ._estimator import (
     restore_on_failure,
     uses_threads,
 )
-from ._masks import check_observed_bins, check_observed_neurons
+from ._masks import INPAINT_INSTEAD, check_kept, check_observed_bins, check_observed_neurons
 from ._neo.reading import is_neo_trials
 from ._observation_rates import (
     cross_fitted_rates,
@@ -36,7 +36,7 @@ from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, check_synchrony
 from ._trials import Trials
 from ._validation import check_trials, take_trials, unpad_trials, valid_bins
-from ._warnings import warn_user
+from ._warnings import warn_deprecated, warn_user
 from .observation import (
     PoissonObservation,
     poisson_log_likelihood,
@@ -687,14 +687,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        lengths, observed = counts.padding, None
+        observed = None
         if observed_bins is not None or observed_neurons is not None:
-            if self.mask_prob == 0:
-                raise ValueError(
-                    "This S4Autoencoder was trained with mask_prob=0, so its encoder never "
-                    "saw hidden input and cannot encode a recording with missing bins or "
-                    "neurons; refit with mask_prob > 0 (e.g. the default 0.2)."
-                )
             observed = np.ones(counts.shape, dtype=bool)
             if observed_bins is not None:
                 observed &= check_observed_bins(observed_bins, counts.lengths)[..., None]
@@ -702,9 +696,20 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
                 observed &= check_observed_neurons(
                     observed_neurons, len(counts), self.n_neurons_
                 )[:, None, :]
-        return unpad_trials(
-            self._encode(self._without_synchrony(counts, observed), lengths, observed),
-            lengths, counts.ragged,
+        return self._transform_trials(counts, observed).unpad()
+
+    @uses_threads
+    def _transform_trials(self, counts: Trials, observed=None) -> Trials:
+        """:meth:`transform` of checked counts in one value; ``observed`` (boolean, padded
+        like them) marks the entries recorded, the others are hidden from the encoder."""
+        if observed is not None and self.mask_prob == 0:
+            raise ValueError(
+                "This S4Autoencoder was trained with mask_prob=0, so its encoder never "
+                "saw hidden input and cannot encode a recording with missing bins or "
+                "neurons; refit with mask_prob > 0 (e.g. the default 0.2)."
+            )
+        return counts.with_values(
+            self._encode(self._without_synchrony(counts, observed), counts.padding, observed)
         )
 
     @uses_threads
@@ -736,38 +741,49 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         random_state : int, RandomState instance or None, default=None
             Seed of the spike draws.
         counts, observed : trials of shape (n_trials, n_bins, n_neurons), optional
-            Recorded counts and a boolean mask of the entries to keep (in-painting): the
-            result holds ``counts`` there and draws elsewhere (an autoregressive
-            observation model hears the kept spikes in its spike history).
+            Recorded counts and a boolean mask of the entries to keep: the result holds
+            ``counts`` there and draws elsewhere.
+
+            .. deprecated:: 0.1.0.dev1
+                ``counts`` and ``observed`` warn (``FutureWarning``) and will be removed:
+                complete recordings with :meth:`LDNSPipeline.inpaint
+                <ldns_sklearn.LDNSPipeline.inpaint>`, which keeps their recorded entries.
 
         Returns
         -------
         counts : ndarray of int64 of shape (n_trials, n_bins, n_neurons), or list
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).poisson(1.0, size=(6, 10, 4))
+        >>> ae = S4Autoencoder(n_latents=2, hidden_channels=8, n_blocks=1, max_epochs=1,
+        ...                    random_state=0).fit(X)
+        >>> drawn = ae.inverse_transform(ae.transform(X), random_state=0)
+        >>> drawn.shape, drawn.dtype
+        ((6, 10, 4), dtype('int64'))
         """
-        in_painting = counts is not None or observed is not None
-        if not in_painting and hasattr(self.observation_, "_sample_trials"):
-            latents = Trials(self._check_latents(Z))
-            return self._inverse_trials(latents, random_state).unpad()
-        rates = self.predict_rates(Z)
-        if not in_painting:
-            # Only in-painting needs the keywords: a user's observation model may lack them.
-            return self.observation_.sample(rates, random_state=random_state)
-        return self.observation_.sample(
-            rates, random_state=random_state, counts=counts, observed=observed
-        )
+        latents = Trials(self._check_latents(Z))
+        kept = None
+        if counts is not None or observed is not None:
+            warn_deprecated("S4Autoencoder.inverse_transform(counts=, observed=)",
+                            INPAINT_INSTEAD)
+            kept, observed = check_kept(counts, observed, latents.lengths, self.n_neurons_)
+        return self._inverse_trials(latents, random_state, kept, observed).unpad()
 
     @uses_threads
-    def _inverse_trials(self, latents: Trials, random_state) -> Trials:
-        """:meth:`inverse_transform` of latents in one value (the pipeline's chain)."""
+    def _inverse_trials(self, latents: Trials, random_state, kept=None, observed=None) -> Trials:
+        """:meth:`inverse_transform` of latents in one value; where ``observed`` (padded
+        like them) is True, the draw holds the recorded counts ``kept`` instead."""
         rates = latents.with_values(self._decode(latents.padded, latents.padding))
-        if not hasattr(self.observation_, "_sample_trials"):
-            # An observation model of the user's speaks only the public form.
-            drawn = self.observation_.sample(rates.unpad(), random_state=random_state)
-            return Trials(
-                check_trials(drawn, name="the observation model's sample", counts=True,
-                             n_channels=self.n_neurons_, dtype=np.int64), np.int64
-            )
-        return self.observation_._sample_trials(rates, random_state)
+        if hasattr(self.observation_, "_sample_trials"):
+            return self.observation_._sample_trials(rates, random_state, kept, observed)
+        # An observation model of the user's speaks only the public form; the recorded
+        # entries are then kept over its draws (its history does not hear them).
+        drawn = self.observation_.sample(rates.unpad(), random_state=random_state)
+        drawn = Trials(check_trials(drawn, name="the observation model's sample", counts=True,
+                                    n_channels=self.n_neurons_, dtype=np.int64), np.int64)
+        return drawn if kept is None else drawn.with_values(np.where(observed, kept, drawn.padded))
 
     @uses_threads
     def score(self, X, y=None):

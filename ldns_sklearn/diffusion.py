@@ -43,7 +43,6 @@ from ._validation import (
     check_condition,
     check_count,
     check_trials,
-    is_ragged,
     n_conditions,
     pad_trials,
     trial_lengths,
@@ -702,6 +701,15 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         ((3, 12, 2), True)
         """
         check_is_fitted(self)
+        filled, observed = fill_missing(Z, observed_bins, name="Z")
+        given = Trials(check_trials(filled, name="Z", n_channels=self.n_latents_))
+        return self._inpaint_trials(given, observed, y, check_random_state(random_state)).unpad()
+
+    @uses_threads
+    def _inpaint_trials(self, latents: Trials, observed_bins, y, rng) -> Trials:
+        """:meth:`inpaint` of checked latents in one value; ``observed_bins`` is a checked
+        boolean ``(n_trials, max_bins)`` mask (the pipeline's chain)."""
+        check_is_fitted(self)
         self._validate_params()
         self._check_sampling_steps()
         if not self.model_.spec.inpainting:
@@ -710,22 +718,17 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                 "learned to fill in missing bins; refit with inpaint_fraction > 0 (e.g. "
                 "0.5) to in-paint."
             )
-        filled, observed = fill_missing(Z, observed_bins, name="Z")
-        given = check_trials(filled, name="Z", n_channels=self.n_latents_)
-        lengths = trial_lengths(given)
+        lengths = latents.lengths
         kind, values = self._check_y(y, len(lengths), lengths, "Z", unconditional_ok=True)
-        z_observed, _ = self._standardised_latents(given)
-        z = self._draw(
-            lengths,
-            kind,
-            values,
-            check_random_state(random_state),
-            observed=observed.astype(np.float64),
-            observed_latents=z_observed,
+        # What the missing bins hold never reaches the model.
+        recorded = np.where(observed_bins[..., None], latents.padded, 0.0)
+        z_observed, _ = self._standardised_latents(
+            unpad_trials(recorded, lengths, latents.ragged)
         )
+        z = self._draw(lengths, kind, values, rng, observed=observed_bins.astype(np.float64),
+                       observed_latents=z_observed)
         # The recorded bins exactly as given (not through standardising and clipping).
-        z = np.where(observed[..., None], pad_trials(given)[0], z)
-        return unpad_trials(z, lengths, is_ragged(given))
+        return latents.with_values(np.where(observed_bins[..., None], recorded, z))
 
     def _draw(self, lengths, kind, values, rng, **observations):
         """Latents ``(n, max(lengths), n_latents_)`` from the sampler, in data units."""

@@ -31,7 +31,7 @@ from ._estimator import (
     restore_on_failure,
     restored_on_failure,
 )
-from ._masks import as_boolean_mask
+from ._masks import INPAINT_INSTEAD, check_kept
 from ._renewal import (
     RECOVERY_CLOCKS,
     RenewalFit,
@@ -51,6 +51,7 @@ from ._validation import (
     trial_lengths,
     valid_bins,
 )
+from ._warnings import warn_deprecated
 
 __all__ = [
     "AutoregressiveObservation",
@@ -116,9 +117,12 @@ def _sampled(model, rates, random_state, counts, observed):
     """An observation model's ``sample``: the given rates checked once, drawn as one value
     (``model._sample_trials``) and given back in their own form."""
     check_is_fitted(model)
-    rates = check_trials(rates, name="rates", n_channels=model.n_neurons_)
-    kept, observed = _recorded(counts, observed, rates, model.n_neurons_)
-    return model._sample_trials(Trials(rates), random_state, kept, observed).unpad()
+    rates = Trials(check_trials(rates, name="rates", n_channels=model.n_neurons_))
+    kept = None
+    if counts is not None or observed is not None:
+        warn_deprecated(f"{type(model).__name__}.sample(counts=, observed=)", INPAINT_INSTEAD)
+        kept, observed = check_kept(counts, observed, rates.lengths, model.n_neurons_)
+    return model._sample_trials(rates, random_state, kept, observed).unpad()
 
 
 def _checked_values(rates: Trials, positive: bool) -> Trials:
@@ -173,38 +177,6 @@ def _mean_per_entry(log_likelihood, valid):
     """Mean of ``(n_trials, n_bins, n_neurons)`` log-likelihoods over the valid bins."""
     entries = valid.sum() * log_likelihood.shape[2]
     return float(np.where(valid[..., None], log_likelihood, 0.0).sum() / entries)
-
-
-def _recorded(counts, observed, rates, n_neurons: int):
-    """Padded ``(counts, observed)`` that a draw keeps (both None: draw everything).
-
-    ``observed`` is boolean, of the form of ``counts``: True on the entries to keep.
-    """
-    if (counts is None) != (observed is None):
-        raise ValueError(
-            "counts and observed go together: counts are kept where observed is True; give "
-            "both or neither."
-        )
-    if counts is None:
-        return None, None
-    counts = check_trials(
-        counts, name="counts", counts=True, n_channels=n_neurons, dtype=np.int64
-    )
-    _check_same_shape(counts, rates)
-    ragged = is_ragged(counts)
-    if ragged:
-        masks = [as_boolean_mask(piece, f"observed[{i}]") for i, piece in enumerate(observed)]
-    else:
-        masks = as_boolean_mask(observed, "observed")
-    if ragged and len(masks) != len(counts):
-        raise ValueError(f"observed holds {len(masks)} trials but counts hold {len(counts)}.")
-    for mask, trial in zip(masks, counts, strict=True) if ragged else [(masks, counts)]:
-        if mask.shape != trial.shape:
-            raise ValueError(
-                f"observed has shape {mask.shape} where counts have {trial.shape}; it needs "
-                "one entry per count."
-            )
-    return pad_trials(counts)[0], pad_trials(masks, fill_value=False)[0]
 
 
 def poisson_log_likelihood(counts: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -282,6 +254,11 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Recorded counts and a boolean mask of the entries to keep (in-painting):
             there the result is ``counts``, elsewhere a draw.
 
+            .. deprecated:: 0.1.0.dev1
+                ``counts`` and ``observed`` warn (``FutureWarning``) and will be removed:
+                complete recordings with :meth:`LDNSPipeline.inpaint
+                <ldns_sklearn.LDNSPipeline.inpaint>`, which keeps their recorded entries.
+
         Returns
         -------
         counts : ndarray of int64, same form as ``rates``
@@ -289,12 +266,11 @@ class PoissonObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> rates, recorded = np.full((1, 4, 2), 3.0), np.zeros((1, 4, 2), dtype=int)
-        >>> obs = PoissonObservation().fit(recorded, rates)
-        >>> keep = np.zeros((1, 4, 2), dtype=bool)
-        >>> keep[0, :, 0] = True                                 # neuron 0 was recorded
-        >>> obs.sample(rates, 0, counts=recorded, observed=keep)[0, :, 0]
-        array([0, 0, 0, 0])
+        >>> rates = np.full((2, 4, 3), 3.0)
+        >>> obs = PoissonObservation().fit(np.zeros((2, 4, 3), dtype=int))
+        >>> drawn = obs.sample(rates, random_state=0)
+        >>> drawn.shape, drawn.dtype
+        ((2, 4, 3), dtype('int64'))
         """
         return _sampled(self, rates, random_state, counts, observed)
 
@@ -499,6 +475,11 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Recorded counts and a boolean mask of the entries to keep (in-painting):
             there the result is ``counts``, and the kept spikes drive the history filter
             of the bins drawn after them, as recorded spikes would.
+
+            .. deprecated:: 0.1.0.dev1
+                ``counts`` and ``observed`` warn (``FutureWarning``) and will be removed:
+                complete recordings with :meth:`LDNSPipeline.inpaint
+                <ldns_sklearn.LDNSPipeline.inpaint>`, which keeps their recorded entries.
 
         Returns
         -------
@@ -917,6 +898,11 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             Recorded counts and a boolean mask of the entries to keep (in-painting):
             there the result is ``counts``, and a kept spike starts its neuron's recovery
             as a drawn one would.
+
+            .. deprecated:: 0.1.0.dev1
+                ``counts`` and ``observed`` warn (``FutureWarning``) and will be removed:
+                complete recordings with :meth:`LDNSPipeline.inpaint
+                <ldns_sklearn.LDNSPipeline.inpaint>`, which keeps their recorded entries.
 
         Returns
         -------

@@ -23,12 +23,9 @@ from ._trials import Trials
 from ._validation import (
     check_count,
     check_trials,
-    is_ragged,
     n_conditions,
     take_trials,
     trial_lengths,
-    unpad_trials,
-    valid_bins,
 )
 from .autoencoder import S4Autoencoder
 from .diffusion import LatentDiffusion
@@ -408,6 +405,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
             len(to_counts) > 1
             or any(not isinstance(step, SpikeTrainBinner) for _, _, step in to_counts)
             or not isinstance(encoder, S4Autoencoder)
+            or not isinstance(self._final_estimator, LatentDiffusion)
         ):
             raise TypeError(
                 "LDNSPipeline.inpaint supports pipelines of an optional SpikeTrainBinner, "
@@ -418,12 +416,12 @@ class LDNSPipeline(SavableMixin, Pipeline):
         else:
             counts = check_trials(X, name="X", counts=True, n_channels=encoder.n_neurons_,
                                   dtype=np.int64)
-        lengths = trial_lengths(counts)
-        n_recorded, n_bins = len(lengths), int(lengths.max())
+        counts = Trials(counts, np.int64)
+        n_recorded = len(counts)
         bins = (
-            valid_bins(lengths, n_bins)
+            counts.valid
             if observed_bins is None
-            else check_observed_bins(observed_bins, lengths)
+            else check_observed_bins(observed_bins, counts.lengths)
         )
         neurons = np.ones((n_recorded, encoder.n_neurons_), dtype=bool)
         if observed_neurons is not None:
@@ -431,32 +429,32 @@ class LDNSPipeline(SavableMixin, Pipeline):
         n_passes = check_count(n_passes, "n_passes")
         rng = check_random_state(random_state)
         observed = bins[:, :, None] & neurons[:, None, :]
-        observed_entries = unpad_trials(observed, lengths, is_ragged(counts))
-        hidden_neurons = None if observed_neurons is None else neurons
+        # What the encoder reads: the recorded entries, then, once a trial is complete,
+        # every bin of the recorded neurons.
+        seen = np.ones(counts.shape, dtype=bool)
+        if observed_bins is not None:
+            seen &= bins[..., None]
+        seen_completed = None
+        if observed_neurons is not None:
+            seen_completed = np.broadcast_to(neurons[:, None, :], counts.shape)
+            seen &= seen_completed
+        kept = counts.padded
         with pipeline_verbosity(self.verbose):
-            Z = encoder.transform(
-                counts,
-                observed_bins=None if observed_bins is None else bins,
-                observed_neurons=hidden_neurons,
-            )
-            if not np.array_equal(bins, valid_bins(lengths, n_bins)):
+            Z = encoder._transform_trials(counts, seen)
+            if not np.array_equal(bins, counts.valid):
                 for remaining in range(n_passes - 1, -1, -1):
-                    Z = self._sampler().inpaint(Z, bins, y=y, random_state=_seed(rng))
+                    Z = self._final_estimator._inpaint_trials(
+                        Z, bins, y, check_random_state(_seed(rng))
+                    )
                     if remaining:
                         # Encode the completed trial: the encoder reads whole trials.
-                        completed = encoder.inverse_transform(
-                            Z, random_state=_seed(rng), counts=counts, observed=observed_entries
-                        )
-                        Z = encoder.transform(completed, observed_neurons=hidden_neurons)
-        filled = encoder.inverse_transform(
-            Z, random_state=_seed(rng), counts=counts, observed=observed_entries
-        )
+                        completed = encoder._inverse_trials(Z, _seed(rng), kept, observed)
+                        Z = encoder._transform_trials(completed, seen_completed)
+        filled = encoder._inverse_trials(Z, _seed(rng), kept, observed)
         if not to_counts or not is_neo_trials(X):
             # Counts given to a pipeline fitted on Neo come back as counts: the form of X.
-            return filled
-        return to_counts[0][2].inverse_transform(
-            filled, random_state=_seed(rng), recorded=X, observed=observed
-        )
+            return filled.unpad()
+        return to_counts[0][2]._inverse_trials(filled, _seed(rng), X, observed)
 
     def _comparison_split(self):
         """Steps that map X to the space where samples are compared (spike counts)."""

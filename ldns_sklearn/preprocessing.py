@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import SavableMixin, TrialInputMixin, check_declared
+from ._masks import INPAINT_INSTEAD
 from ._neo.annotations import GENERATED
 from ._neo.binning import bin_trials, spiketrains_to_counts
 from ._neo.reading import as_input_type, check_time_quantity
@@ -30,6 +31,7 @@ from ._neo.trains import counts_to_spiketrains, trains_from_counts
 from ._sklearn_compat import StrOptions
 from ._trials import Trials
 from ._validation import check_trials
+from ._warnings import warn_deprecated
 
 __all__ = ["SpikeTrainBinner", "counts_to_spiketrains", "spiketrains_to_counts"]
 
@@ -287,6 +289,11 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
             ``inpainted=True``); the counts of ``X`` give spikes only where ``observed``
             is False. Waveforms and per-spike array annotations are not carried over.
 
+            .. deprecated:: 0.1.0.dev1
+                ``recorded`` and ``observed`` warn (``FutureWarning``) and will be
+                removed: complete recordings with :meth:`LDNSPipeline.inpaint
+                <ldns_sklearn.LDNSPipeline.inpaint>`, which keeps their recorded entries.
+
         Returns
         -------
         trials : list of list of neo.SpikeTrain, list of neo.Segment, neo.Block or counts
@@ -307,21 +314,25 @@ array-like of shape (n_trials, n_bins, n_neurons) or list of 2-D arrays
         """
         check_is_fitted(self)
         counts = check_trials(X, name="X", counts=True, n_channels=self.n_neurons_, dtype=np.int64)
-        if (recorded is None) != (observed is None):
-            raise ValueError("recorded and observed go together; give both or neither.")
-        if self.input_type_ == "counts":
-            return counts
-        if recorded is not None:
-            return keep_recorded_spikes(
-                recorded, counts, observed, self.bin_size_, self.spike_placement, random_state
-            )
-        return self._trains(counts, random_state)
+        if recorded is not None or observed is not None:
+            warn_deprecated("SpikeTrainBinner.inverse_transform(recorded=, observed=)",
+                            INPAINT_INSTEAD)
+            if (recorded is None) != (observed is None):
+                raise ValueError("recorded and observed go together; give both or neither.")
+        return self._inverse_trials(Trials(counts, np.int64), random_state, recorded, observed)
 
-    def _inverse_trials(self, counts: Trials, random_state):
-        """:meth:`inverse_transform` of counts the library drew (int64, in one value)."""
+    def _inverse_trials(self, counts: Trials, random_state, recorded=None, observed=None):
+        """:meth:`inverse_transform` of checked counts in one value; with ``recorded``
+        trials, their spikes where ``observed`` (padded like the counts) is True."""
         check_is_fitted(self)
         trials = counts.unpad()
-        return trials if self.input_type_ == "counts" else self._trains(trials, random_state)
+        if self.input_type_ == "counts":
+            return trials
+        if recorded is not None:
+            return keep_recorded_spikes(
+                recorded, trials, observed, self.bin_size_, self.spike_placement, random_state
+            )
+        return self._trains(trials, random_state)
 
     def _trains(self, counts, random_state):
         """Trials of spike trains, in the form ``fit`` saw, for checked counts."""

@@ -1,5 +1,7 @@
 """In-painting: missing bins drawn given recorded ones, missing neurons from the rest."""
 
+import warnings
+
 import _tiny
 import neo
 import numpy as np
@@ -22,6 +24,7 @@ from ldns_sklearn._backend.device import make_generator
 from ldns_sklearn._backend.inpainting import training_observations
 from ldns_sklearn._backend.samplers import SAMPLERS, sample
 from ldns_sklearn._backend.schedule import NoiseSchedule
+from ldns_sklearn._trials import Trials
 from ldns_sklearn.datasets import make_lorenz_spikes
 from ldns_sklearn.persistence import load_model, save_model
 
@@ -241,19 +244,25 @@ def test_observation_models_keep_recorded_counts():
     for model in (PoissonObservation(), AutoregressiveObservation(history=3),
                   RenewalObservation(history=3, random_state=0)):
         model.fit(counts, rates)
-        drawn = model.sample(rates, 0, counts=counts, observed=keep)
+        drawn = model._sample_trials(Trials(rates), 0, counts, keep).padded
         np.testing.assert_array_equal(drawn[keep], counts[keep])
         assert not np.array_equal(drawn[~keep], counts[~keep])
-        with pytest.raises(ValueError, match="give both or neither"):
-            model.sample(rates, 0, counts=counts)
-        # 0/1 numbers are read as a mask, as everywhere a mask is taken; other values not.
-        np.testing.assert_array_equal(
-            model.sample(rates, 0, counts=counts, observed=keep.astype(int)), drawn
-        )
-        with pytest.raises(ValueError, match="boolean"):
-            model.sample(rates, 0, counts=counts, observed=2 * keep.astype(int))
-        with pytest.raises(ValueError, match="shape"):
-            model.sample(rates, 0, counts=counts, observed=keep[:, :5])
+        # The deprecated public keywords draw the same, and say what replaces them.
+        with pytest.warns(FutureWarning, match=r"sample\(counts=, observed=\) is deprecated"
+                          ".*LDNSPipeline.inpaint"):
+            np.testing.assert_array_equal(
+                model.sample(rates, 0, counts=counts, observed=keep), drawn)
+        with pytest.warns(FutureWarning):
+            with pytest.raises(ValueError, match="give both or neither"):
+                model.sample(rates, 0, counts=counts)
+            # 0/1 numbers are read as a mask, as everywhere a mask is taken; others not.
+            np.testing.assert_array_equal(
+                model.sample(rates, 0, counts=counts, observed=keep.astype(int)), drawn
+            )
+            with pytest.raises(ValueError, match="boolean"):
+                model.sample(rates, 0, counts=counts, observed=2 * keep.astype(int))
+            with pytest.raises(ValueError, match="shape"):
+                model.sample(rates, 0, counts=counts, observed=keep[:, :5])
 
 
 def test_spike_history_hears_the_recorded_spikes():
@@ -265,10 +274,40 @@ def test_spike_history_hears_the_recorded_spikes():
     recorded = np.zeros((2000, 30, 1), dtype=np.int64)
     keep = np.zeros(recorded.shape, dtype=bool)
     keep[:, :10] = True
-    silent_before = model.sample(np.ones(recorded.shape), 0, counts=recorded, observed=keep)
+    ones = Trials(np.ones(recorded.shape))
+    silent_before = model._sample_trials(ones, 0, recorded.copy(), keep).padded
     recorded[:, 8:10] = 3
-    burst_before = model.sample(np.ones(recorded.shape), 0, counts=recorded, observed=keep)
+    burst_before = model._sample_trials(ones, 0, recorded, keep).padded
     assert burst_before[:, 10].mean() < 0.2 * silent_before[:, 10].mean()
+
+
+def test_the_drawing_steps_in_painting_keywords_are_deprecated_and_draw_the_same():
+    X = np.random.default_rng(0).poisson(1.0, size=(16, 12, 4))
+    trials = [[neo.SpikeTrain(np.flatnonzero(trial[:, j]) * 5.0 + 1.0, t_stop=60.0,
+                              units="ms") for j in range(4)] for trial in X]
+    pipe = _pipeline().fit(trials)
+    binner, ae = pipe[0], pipe[1]
+    counts = binner.transform(trials[:3])
+    Z = ae.transform(counts)
+    keep = np.zeros(counts.shape, dtype=bool)
+    keep[:, :8] = True
+    drawn = ae._inverse_trials(Trials(Z), 0, counts, keep)
+    with pytest.warns(FutureWarning, match=r"S4Autoencoder.inverse_transform\(counts=, "
+                      r"observed=\) is deprecated.*LDNSPipeline.inpaint"):
+        np.testing.assert_array_equal(
+            ae.inverse_transform(Z, random_state=0, counts=counts, observed=keep), drawn.padded)
+    kept_trains = binner._inverse_trials(drawn, 0, trials[:3], keep)
+    with pytest.warns(FutureWarning, match=r"SpikeTrainBinner.inverse_transform\(recorded=, "
+                      r"observed=\) is deprecated"):
+        public = binner.inverse_transform(drawn.padded, 0, recorded=trials[:3], observed=keep)
+    for ours, theirs in zip(public, kept_trains, strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a.times, b.times)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the contract's own forms say nothing
+        ae.inverse_transform(Z, random_state=0)
+        binner.inverse_transform(drawn.padded, 0)
+        ae.observation_.sample(ae.predict_rates(Z), 0)
 
 
 # ------------------------------------------------------------------------ pipeline
