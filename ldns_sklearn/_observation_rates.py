@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._synchrony import Synchrony, synchronous_spikes
+from ._trials import Trials
 from ._validation import valid_bins
 from ._warnings import warn_user
 from .observation import PoissonObservation, RenewalObservation
@@ -39,6 +40,17 @@ def warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
         "because a few bins hold most of their spikes. Check those neurons' counts (a "
         "recording artefact?) or train longer."
     )
+
+
+def fit_observation(observation, counts: Trials, rates: Trials) -> None:
+    """Fit ``observation`` on the training trials' counts and their decoded rates, each
+    one value (one of the user's through its public ``fit``, in the trials' own form)."""
+    if not hasattr(observation, "_fit_trials"):
+        observation.fit(Trials.from_padded(counts.padded.astype(np.int64), counts.lengths)
+                        .unpad(), rates.unpad())
+        return
+    observation._validate_params()
+    observation._fit_trials(counts, rates)
 
 
 def fresh_observation_model(observation, rng):

@@ -69,6 +69,11 @@ class Trials:
             padded[~trials.valid] = 0
         return trials
 
+    def take(self, rows) -> Trials:
+        """The trials ``rows`` (an array of ints) as one value, padded to their longest."""
+        lengths = self.lengths[rows]
+        return Trials.from_padded(self[rows][:, : lengths.max()], lengths)
+
     def with_values(self, padded: np.ndarray) -> Trials:
         """Other values of the same trials (e.g. the rates decoded from these latents)."""
         return Trials.from_padded(padded, self.lengths)

@@ -29,6 +29,7 @@ from ._neo.reading import is_neo_trials
 from ._observation_rates import (
     cross_fitted_rates,
     event_synchrony,
+    fit_observation,
     fresh_observation_model,
     warn_extreme_gains,
 )
@@ -612,15 +613,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
             # as the data itself, in float64).
             observation.fit(counts.trials)
         else:
-            padding = None if lengths is None else lengths[rows]
+            trained = counts.take(rows)
             if self._cross_fits():
                 rates = self._cross_fitted_rates(counts, rows)
             else:
-                rates = self._decode(latents[rows], padding)
-            ragged = padding is not None
-            observation.fit(unpad_trials(counts[rows].astype(np.int64), counts.lengths[rows],
-                                         ragged),
-                            unpad_trials(rates, counts.lengths[rows], ragged))
+                rates = self._decode(latents[rows], None if lengths is None else lengths[rows])
+            rates = trained.with_values(rates[:, : trained.shape[1]])
+            fit_observation(observation, trained, rates)
         self.observation_ = observation
         return unpad_trials(latents, lengths, counts.ragged)
 

@@ -162,6 +162,15 @@ def _check_same_shape(counts, rates) -> None:
         )
 
 
+def _fitting_pair(counts, rates) -> tuple[Trials, Trials]:
+    """Checked ``counts`` and ``rates`` of the same trials: what ``fit`` reads (the values
+    of the rates are checked by ``_fit_trials``, which the library calls too)."""
+    counts = check_trials(counts, name="counts", counts=True)
+    rates = check_trials(rates, name="rates")
+    _check_same_shape(counts, rates)
+    return Trials(counts), Trials(rates)
+
+
 def _scored_pair(counts, rates, n_neurons):
     """Checked ``counts`` and ``rates`` of the same trials, padded, with their valid bins
     ``(n_trials, n_bins)``: what an observation model's ``score`` reads."""
@@ -433,11 +442,11 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
         -------
         self : AutoregressiveObservation
         """
-        counts = check_trials(counts, name="counts", counts=True)
-        rates = check_rates(rates, positive=True)
-        _check_same_shape(counts, rates)
-        x, lengths = pad_trials(counts)
-        r, _ = pad_trials(rates)
+        return self._fit_trials(*_fitting_pair(counts, rates))
+
+    def _fit_trials(self, counts: Trials, rates: Trials):
+        """:meth:`fit` on checked counts and rates of the same trials, each one value."""
+        x, r = counts.padded, _checked_values(rates, positive=True).padded
         if self.history >= x.shape[1]:
             raise ValueError(
                 f"history={self.history} reaches beyond the trials: the longest has "
@@ -448,7 +457,7 @@ class AutoregressiveObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             x,
             # The fit runs in float32: its rate drive needs no more.
             _inverse_softplus(r.astype(np.float32)),
-            valid_bins(lengths, x.shape[1]),
+            counts.valid,
             self.history,
             self.alpha,
             self.max_iter,
@@ -824,12 +833,12 @@ class RenewalObservation(SavableMixin, TrialInputMixin, BaseEstimator):
             recovery (rates above what the neurons' refractoriness lets them fire, such as
             spiking probabilities or rates in Hz): the recovery is then unreliable.
         """
-        counts = check_trials(counts, name="counts", counts=True)
-        rates = check_rates(rates, positive=True)
-        _check_same_shape(counts, rates)
-        x, lengths = pad_trials(counts)
-        r, _ = pad_trials(rates)
-        valid = valid_bins(lengths, x.shape[1])
+        return self._fit_trials(*_fitting_pair(counts, rates))
+
+    def _fit_trials(self, counts: Trials, rates: Trials):
+        """:meth:`fit` on checked counts and rates of the same trials, each one value."""
+        x, r = counts.padded, _checked_values(rates, positive=True).padded
+        valid = counts.valid
         history = self.history
         if history is None:
             # What the trials can show: at most one bin fewer than the longest has.
