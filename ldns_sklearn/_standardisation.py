@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from ._trials import Trials
 from ._validation import check_condition, pad_trials
 
 # Standardised latents are clipped at ±CLIP standard deviations before training, as in the
@@ -85,6 +86,21 @@ def scaled_conditions(kind, values, scaler):
     return None, pad_trials(scaled)[0]
 
 
+def standardised_latents(latents: Trials, mean, scale) -> tuple[np.ndarray, float]:
+    """Latents in standard units clipped to ±``CLIP``, padded (zero past each trial's
+    end), made in one copy and standardised in place (as ``StandardScaler.transform``
+    computes); and the share of the trials' own values that were clipped."""
+    z = latents[:]
+    z -= mean
+    z /= scale
+    magnitudes = np.abs(z[latents.valid] if latents.ragged else z)
+    clipped_fraction = float(np.mean(magnitudes > CLIP))
+    np.clip(z, -CLIP, CLIP, out=z)
+    if latents.ragged:
+        z[~latents.valid] = 0.0
+    return z, clipped_fraction
+
+
 class LatentStandardisation(NamedTuple):
     """Per-channel mean and scale of latents, the range their clipped values span (in data
     units) and the share of values beyond ``CLIP`` standard deviations."""
@@ -95,20 +111,11 @@ class LatentStandardisation(NamedTuple):
     clipped_fraction: float
 
     @classmethod
-    def of(cls, Z) -> LatentStandardisation:
-        """Learn it from checked latents (a 3-D array or a list of trials)."""
-        bins = stacked_bins(Z)
-        scaler = StandardScaler().fit(bins)
-        standardised = scaler.transform(bins)
-        clipped = np.clip(standardised, -CLIP, CLIP)
-        span = scaler.inverse_transform(np.stack([clipped.min(axis=0), clipped.max(axis=0)]))
-        return cls(scaler.mean_, scaler.scale_, span,
-                   float(np.mean(np.abs(standardised) > CLIP)))
-
-
-def fixed_scaler(mean, scale) -> StandardScaler:
-    """A fitted ``StandardScaler`` of the given per-channel mean and scale."""
-    scaler = StandardScaler()
-    scaler.mean_, scaler.scale_ = mean, scale
-    scaler.n_features_in_ = len(mean)
-    return scaler
+    def learn(cls, latents: Trials) -> tuple[LatentStandardisation, np.ndarray]:
+        """Learn it from checked latents, and give them standardised
+        (:func:`standardised_latents`): the one copy of them that training reads."""
+        scaler = StandardScaler().fit(stacked_bins(latents.trials))
+        z, clipped_fraction = standardised_latents(latents, scaler.mean_, scaler.scale_)
+        inside = z[latents.valid] if latents.ragged else z.reshape(-1, z.shape[2])
+        span = scaler.inverse_transform(np.stack([inside.min(axis=0), inside.max(axis=0)]))
+        return cls(scaler.mean_, scaler.scale_, span, clipped_fraction), z

@@ -30,13 +30,11 @@ from ._masks import fill_missing
 from ._memory import check_fits_in_memory
 from ._sklearn_compat import Interval, StrOptions, fit_context
 from ._standardisation import (
-    CLIP,
     LatentStandardisation,
     check_fitted_condition,
-    fixed_scaler,
-    scale_trials,
     scaled_conditions,
     stacked_bins,
+    standardised_latents,
 )
 from ._trials import Trials
 from ._validation import (
@@ -44,9 +42,7 @@ from ._validation import (
     check_count,
     check_trials,
     n_conditions,
-    pad_trials,
     trial_lengths,
-    unpad_trials,
 )
 
 __all__ = ["LatentDiffusion"]
@@ -359,9 +355,9 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ data helpers
 
-    def _standardised_latents(self, Z):
-        """Validated latents, standardised, clipped and padded, and each trial's length."""
-        return pad_trials(scale_trials(Z, self._latent_scaler, clip=CLIP))
+    def _standardised_latents(self, latents: Trials) -> np.ndarray:
+        """Checked latents standardised, clipped and padded (see ``standardised_latents``)."""
+        return standardised_latents(latents, self.latent_mean_, self.latent_scale_)[0]
 
     def _check_y(self, y, n_trials, lengths, what, *, unconditional_ok=False):
         """``(kind, values)`` of a condition, checked against the fitted one (see
@@ -412,10 +408,6 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         if not np.all(self.latent_scale_ > 0):
             raise ValueError("LatentDiffusion.latent_scale_ must be positive.")
 
-    @property
-    def _latent_scaler(self):
-        return fixed_scaler(self.latent_mean_, self.latent_scale_)
-
     # ----------------------------------------------------------------------- fitting
 
     @fit_context(prefer_skip_nested_validation=True)
@@ -447,15 +439,14 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                 "unconditional model."
             )
         warm = self._is_warm()
-        Z = check_trials(Z, name="Z", n_channels=self.n_latents_ if warm else None)
-        lengths = trial_lengths(Z)
+        latents = Trials(check_trials(Z, name="Z", n_channels=self.n_latents_ if warm else None))
+        lengths = latents.lengths
         if warm:
             # Continue the fitted network in the units it was trained in.
             kind, values = self._check_y(y, len(lengths), lengths, "Z")
+            z = self._standardised_latents(latents)
         else:
-            kind, values = self._learn_standardisation(Z, y, lengths)
-
-        z, _ = self._standardised_latents(Z)
+            kind, values, z = self._learn_standardisation(latents, y)
         trial, series = self._scaled_conditions(kind, values)
         rng = check_random_state(self.random_state)
         init_seed, train_seed = torch_seed(rng), torch_seed(rng)
@@ -495,9 +486,11 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         self._keep_training_record(result, warm)
         return self
 
-    def _learn_standardisation(self, Z, y, lengths):
-        """Fit the latent and condition scalers; ``(kind, values)`` of the checked ``y``."""
-        standardisation = LatentStandardisation.of(Z)
+    def _learn_standardisation(self, latents: Trials, y):
+        """Fit the latent and condition scalers; ``(kind, values)`` of the checked ``y``, and
+        the latents standardised."""
+        lengths = latents.lengths
+        standardisation, z = LatentStandardisation.learn(latents)
         self.n_latents_ = len(standardisation.mean)
         self.latent_mean_, self.latent_scale_ = standardisation.mean, standardisation.scale
         self.latent_range_ = standardisation.range
@@ -512,7 +505,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
                 values if kind == "trial" else stacked_bins(values)
             )
             self.n_condition_features_ = int(self.condition_scaler_.n_features_in_)
-        return kind, values
+        return kind, values, z
 
     def _check_schedule(self):
         """Cross-parameter checks of the schedule, run before any training."""
@@ -722,9 +715,7 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         kind, values = self._check_y(y, len(lengths), lengths, "Z", unconditional_ok=True)
         # What the missing bins hold never reaches the model.
         recorded = np.where(observed_bins[..., None], latents.padded, 0.0)
-        z_observed, _ = self._standardised_latents(
-            unpad_trials(recorded, lengths, latents.ragged)
-        )
+        z_observed = self._standardised_latents(Trials.from_padded(recorded, lengths))
         z = self._draw(lengths, kind, values, rng, observed=observed_bins.astype(np.float64),
                        observed_latents=z_observed)
         # The recorded bins exactly as given (not through standardising and clipping).
@@ -794,8 +785,8 @@ class LatentDiffusion(SavableMixin, TorchTrainedMixin, BaseEstimator):
         True
         """
         check_is_fitted(self)
-        Z = check_trials(Z, name="Z", n_channels=self.n_latents_)
-        z, lengths = self._standardised_latents(Z)
+        latents = Trials(check_trials(Z, name="Z", n_channels=self.n_latents_))
+        z, lengths = self._standardised_latents(latents), latents.lengths
         trial, series = self._scaled_conditions(*self._check_y(y, len(z), lengths, "Z"))
         loss = self.model_.score(
             z, lengths, trial, series, batch_size=self.batch_size, device=self.device

@@ -72,7 +72,8 @@ def _denoiser(spec: DenoiserSpec) -> Denoiser:
 
 
 def _to_channels_first(array: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.ascontiguousarray(np.swapaxes(array, 1, 2)), dtype=torch.float32)
+    # Converted while transposed: one float32 copy, no float64 one in between.
+    return torch.from_numpy(np.swapaxes(array, 1, 2).astype(np.float32, order="C"))
 
 
 def _mask_tensor(mask: np.ndarray) -> torch.Tensor:
