@@ -16,6 +16,11 @@ memory (``ru_maxrss``) and time:
 * ``in memory``: the counts loaded as the ``int64`` array ``np.random.poisson`` gives;
 * ``list of memmaps``: one file per trial (only with ``--per-trial``; many files).
 
+With ``--step diffusion`` the same is measured for ``LatentDiffusion.fit`` on random
+float64 latents (``--n-neurons`` is then the number of latents): ``floor``, ``in memory``
+(one 3-D array) and ``ragged list`` (trials of ``n_bins // 2`` to ``n_bins`` bins); "×
+data" is then over the latents' own size.
+
 The column "above floor" subtracts the floor row. Pages of a mapped file count in
 resident memory while they are cached, but the operating system can drop them under
 pressure (they are re-read from the file); memory the process allocates it cannot. To
@@ -43,8 +48,22 @@ import numpy as np
 import torch
 torch.set_num_threads({threads})
 import ldns_sklearn
-from ldns_sklearn import S4Autoencoder
+from ldns_sklearn import LatentDiffusion, S4Autoencoder
 mode, path = {mode!r}, {path!r}
+if {step!r} == "diffusion":
+    Z = np.load(path)
+    if mode == "floor":
+        Z = np.array(Z[:64])
+    elif mode == "ragged list":
+        half = Z.shape[1] // 2
+        Z = [np.array(z[: half + i % half]) for i, z in enumerate(Z)]
+    started = time.perf_counter()
+    LatentDiffusion(hidden_channels=16, n_blocks=1, max_epochs={epochs}, batch_size=64,
+                    device="cpu", n_threads=None, random_state=0).fit(Z)
+    print(json.dumps({{"seconds": time.perf_counter() - started,
+                      "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "package": ldns_sklearn.__file__}}))
+    sys.exit()
 if mode == "list of memmaps":
     X = [np.load(p, mmap_mode="r") for p in sorted(__import__("glob").glob(path + "/*.npy"))]
 elif mode == "in memory":
@@ -62,8 +81,8 @@ print(json.dumps({{"seconds": time.perf_counter() - started,
 """
 
 
-def _run(mode, path, epochs, threads):
-    code = _CHILD.format(mode=mode, path=str(path), epochs=epochs, threads=threads)
+def _run(mode, path, epochs, threads, step="autoencoder"):
+    code = _CHILD.format(mode=mode, path=str(path), epochs=epochs, threads=threads, step=step)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{mode}: {out.stderr[-2000:]}")
@@ -78,7 +97,11 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--per-trial", action="store_true", help="also one file per trial")
+    parser.add_argument("--step", choices=["autoencoder", "diffusion"], default="autoencoder")
     args = parser.parse_args()
+    if args.step == "diffusion":
+        _diffusion(args)
+        return
 
     shape = (args.n_trials, args.n_bins, args.n_neurons)
     with tempfile.TemporaryDirectory() as folder:
@@ -114,6 +137,26 @@ def main():
             above = result["peak_mib"] - floor
             print(f"{mode:<18}{result['peak_mib']:>10.0f}{above:>13.0f}"
                   f"{above / (8 * entries / 2**20):>16.2f}{result['seconds']:>8.1f}")
+
+
+def _diffusion(args):
+    shape = (args.n_trials, args.n_bins, args.n_neurons)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "latents.npy"
+        np.save(path, np.random.default_rng(0).normal(size=shape))
+        size = 8 * np.prod(shape) / 2**20
+        print(f"latents {shape}: {size:.0f} MiB as float64 (the ragged list holds about 3/4 "
+              f"of that); {args.epochs} epoch(s), {args.threads} thread(s)")
+        results = {mode: _run(mode, path, args.epochs, args.threads, "diffusion")
+                   for mode in ("floor", "in memory", "ragged list")}
+    print(f"ldns_sklearn from {Path(results['floor']['package']).parent}")
+    floor = results["floor"]["peak_mib"]
+    print(f"{'data given as':<18}{'peak MiB':>10}{'above floor':>13}{'× latents':>11}"
+          f"{'fit s':>8}")
+    for mode, result in results.items():
+        above = result["peak_mib"] - floor
+        print(f"{mode:<18}{result['peak_mib']:>10.0f}{above:>13.0f}{above / size:>11.2f}"
+              f"{result['seconds']:>8.1f}")
 
 
 if __name__ == "__main__":
