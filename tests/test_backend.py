@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from ldns_sklearn._backend import training
-from ldns_sklearn._backend.device import make_generator, resolve_device, seeded, torch_seed
+from ldns_sklearn._backend.device import (
+    make_generator,
+    placed,
+    resolve_device,
+    seeded,
+    torch_seed,
+)
 from ldns_sklearn._backend.s4 import S4D, vandermonde
 from ldns_sklearn._backend.training import ArrayRows, TrainingConfig, train
 from ldns_sklearn.autoencoder import S4Autoencoder
@@ -88,6 +94,20 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_a_network_is_moved_only_when_it_is_elsewhere_and_always_evaluated(monkeypatch):
+    network = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).train()
+    moves = []
+    monkeypatch.setattr(network, "to", lambda *args, **kw: moves.append(args) or network)
+    assert placed(network, "cpu") == torch.device("cpu")
+    assert moves == [] and not network.training and not network[1].training
+    # A network whose parameters lie elsewhere is moved (torch's "meta" device stands in
+    # for a GPU, which the machine that runs the tests may not have).
+    elsewhere = nn.Linear(2, 2, device="meta")
+    monkeypatch.setattr(elsewhere, "to", lambda *args, **kw: moves.append(args) or elsewhere)
+    placed(elsewhere, "cpu")
+    assert moves == [(torch.device("cpu"),)]
 
 
 def _regression_problem(seed=0):

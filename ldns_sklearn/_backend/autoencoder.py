@@ -29,7 +29,7 @@ from .autoencoder_net import (
     hide,
     length_mask,
 )
-from .device import autocast, make_generator, resolve_device, seeded
+from .device import autocast, make_generator, placed, resolve_device, seeded
 from .training import ArrayRows, Checkpointing, TrainingConfig, TrainingResult, train
 from .weights import check_weights, export_weights, load_weights
 
@@ -193,8 +193,7 @@ class AutoencoderModel:
         concatenate, whose small blocks would also fragment the heap between the large
         per-batch temporaries (on 20,000 trials that kept ~1 GB resident).
         """
-        resolved = resolve_device(device)
-        self.network.to(resolved).eval()
+        resolved = placed(self.network, device)
         output = None
         with torch.no_grad(), autocast(resolved):
             for start in range(0, len(arrays[0]), batch_size):

@@ -39,6 +39,21 @@ def resolve_device(device) -> torch.device:
     return resolved
 
 
+def placed(network: torch.nn.Module, device) -> torch.device:
+    """Resolve ``device`` and make ``network`` ready to evaluate there, moving it only if
+    it is elsewhere (a move walks every parameter: ~0.5 ms for the default autoencoder, on
+    every encode, decode and sampling call before)."""
+    resolved = resolve_device(device)
+    where = next(network.parameters()).device
+    if resolved.type == "cuda" and resolved.index is None:
+        # "cuda" is the current CUDA device.
+        resolved = torch.device("cuda", torch.cuda.current_device())
+    if where != resolved:
+        network.to(resolved)
+    network.eval()
+    return resolved
+
+
 # torch's setting when ldns_sklearn is first imported (by default one thread per physical
 # core, or OMP_NUM_THREADS): what ``n_threads=-1`` asks for.
 ALL_THREADS = torch.get_num_threads()

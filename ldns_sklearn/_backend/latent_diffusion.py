@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .denoiser import Denoiser
-from .device import autocast, make_generator, resolve_device, seeded
+from .device import autocast, make_generator, placed, resolve_device, seeded
 from .inpainting import training_observations
 from .samplers import sample
 from .schedule import NoiseSchedule, denoising_loss
@@ -206,8 +206,7 @@ class LatentDiffusionModel:
         self, z, lengths, trial_condition, series_condition, *, batch_size: int, device: str
     ) -> float:
         """Mean denoising MSE at fixed time steps with fixed (seeded) noise."""
-        resolved = resolve_device(device)
-        self.network.to(resolved)
+        resolved = placed(self.network, device)
         tensors = self._tensors(z, lengths, trial_condition, series_condition)
         n_steps = self.spec.n_diffusion_steps
         timesteps = ((np.arange(SCORE_TIMESTEPS) + 0.5) * n_steps / SCORE_TIMESTEPS).astype(int)
@@ -257,11 +256,10 @@ class LatentDiffusionModel:
         are known. The network sees them, and every step's clean-latent estimate takes
         their values there, so they come back exactly and the rest is drawn given them.
         """
-        resolved = resolve_device(device)
+        resolved = placed(self.network, device)
         bounds = None
         if clip_range is not None:
             bounds = tuple(torch.as_tensor(b, dtype=torch.float32) for b in clip_range)
-        self.network.to(resolved).eval()
         generator = make_generator(seed)
         n_samples, max_length = len(lengths), int(lengths.max())
         out = np.zeros((n_samples, max_length, self.spec.n_latents), dtype=np.float64)
