@@ -121,6 +121,7 @@ def test_fit_returns_the_estimator_itself():
 def test_clone_keeps_the_parameters_and_drops_the_fit(case):
     copy = clone(case.fitted)
     assert copy.get_params().keys() == case.fitted.get_params().keys()
+    assert repr(copy) == repr(case.fitted)  # the same values of every parameter it was given
     with pytest.raises(NotFittedError):
         case.probe(copy)
 

@@ -128,14 +128,6 @@ def test_fit_returns_self_and_does_not_change_params():
     assert model.n_latents_ == 2 and model.n_iter_ == 1 and len(model.history_) == 1
 
 
-def test_clone_is_unfitted_with_same_params():
-    model = tiny().fit(smooth_latents())
-    cloned = clone(model)
-    assert cloned.get_params() == model.get_params()
-    with pytest.raises(NotFittedError):
-        cloned.sample(2)
-
-
 def test_fit_is_deterministic_on_cpu():
     Z = smooth_latents()
     first, second = tiny().fit(Z), tiny().fit(Z)

@@ -1,13 +1,11 @@
 """Observation models: Poisson and the spike-history (autoregressive) GLM."""
 
-import pickle
 
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.special import xlogy
 from scipy.stats import poisson
-from sklearn.base import clone
 
 from ldns_sklearn.metrics import auto_correlation_rmse, spike_statistics
 from ldns_sklearn.observation import AutoregressiveObservation, PoissonObservation
@@ -150,15 +148,6 @@ def test_autoregressive_sampling_is_capped_and_reproducible():
     np.testing.assert_array_equal(sampled, obs.sample(rates * 20, random_state=0))
     default = AutoregressiveObservation(history=3).fit(counts, rates)
     np.testing.assert_array_equal(default.max_count_, np.maximum(counts.max(axis=(0, 1)), 1))
-
-
-def test_clone_and_pickle():
-    rates = _rates(n_trials=10)
-    counts = PoissonObservation().fit(rates.round(), rates).sample(rates, random_state=0)
-    obs = AutoregressiveObservation(history=3, max_iter=20).fit(counts, rates)
-    assert clone(obs).get_params() == obs.get_params()
-    restored = pickle.loads(pickle.dumps(obs))
-    np.testing.assert_array_equal(restored.sample(rates, 0), obs.sample(rates, 0))
 
 
 @pytest.mark.parametrize("model", [PoissonObservation, AutoregressiveObservation])
