@@ -167,7 +167,7 @@ def check_kept(counts, observed, lengths: np.ndarray, n_neurons: int):
         counts, name="counts", counts=True, n_channels=n_neurons, dtype=np.int64
     )
     if not np.array_equal(trial_lengths(counts), lengths):
-        raise ValueError("counts and rates must have the same number of trials and bins.")
+        raise ValueError("counts must have the same number of trials and bins as the draw.")
     ragged = is_ragged(counts)
     if ragged:
         masks = [as_boolean_mask(piece, f"observed[{i}]") for i, piece in enumerate(observed)]

@@ -36,7 +36,7 @@ from ._observation_rates import (
 from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, check_synchrony
 from ._trials import Trials
-from ._validation import check_trials, take_trials, unpad_trials, valid_bins
+from ._validation import check_trials, unpad_trials, valid_bins
 from ._warnings import warn_deprecated, warn_user
 from .observation import (
     PoissonObservation,
@@ -615,7 +615,7 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         else:
             trained = counts.take(rows)
             if self._cross_fits():
-                rates = self._cross_fitted_rates(counts, rows)
+                rates = self._cross_fitted_rates(trained)
             else:
                 rates = self._decode(latents[rows], None if lengths is None else lengths[rows])
             rates = trained.with_values(rates[:, : trained.shape[1]])
@@ -627,10 +627,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         return (self.observation_rates == "cross-fitted" and self.mask_prob > 0
                 and self.n_neurons_ >= 2)
 
-    def _cross_fitted_rates(self, counts: Trials, rows) -> np.ndarray:
-        """The padded rates of the training trials ``rows``, each neuron's decoded from
+    def _cross_fitted_rates(self, subset: Trials) -> np.ndarray:
+        """The padded rates of the training trials ``subset``, each neuron's decoded from
         latents encoded with its fold of neurons hidden (``observation_rates``)."""
-        subset = Trials(take_trials(counts.trials, rows), dtype=counts.dtype)
 
         def rates_seeing(observed):
             latents = self._encode(self._without_synchrony(subset, observed), subset.padding,
