@@ -111,6 +111,29 @@ def restore_on_failure(fit):
     return wrapper
 
 
+def private_route(estimator, public: str, private: str):
+    """``estimator``'s method ``private``, which serves the library's own ``public``
+    method on values the library made; None where it has none, or where ``public`` is
+    overridden (a subclass of the user's), so that the override is what gets called.
+
+    Examples
+    --------
+    >>> from ldns_sklearn import PoissonObservation
+    >>> class Mine(PoissonObservation):
+    ...     def sample(self, rates, random_state=None):
+    ...         return super().sample(rates, random_state)
+    >>> private_route(PoissonObservation(), "sample", "_sample_trials") is not None
+    True
+    >>> private_route(Mine(), "sample", "_sample_trials") is None
+    True
+    """
+    method = getattr(estimator, private, None)
+    if method is None:
+        return None
+    owner = next(cls for cls in type(estimator).__mro__ if private in vars(cls))
+    return method if getattr(type(estimator), public) is getattr(owner, public) else None
+
+
 def check_declared(estimator, source: str, **expected) -> None:
     """Refuse a loaded estimator whose size attributes disagree with ``source``.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from ._estimator import private_route
 from ._synchrony import Synchrony, synchronous_spikes
 from ._trials import Trials
 from ._validation import valid_bins
@@ -45,12 +46,13 @@ def warn_extreme_gains(gain: np.ndarray, spikes: np.ndarray) -> None:
 def fit_observation(observation, counts: Trials, rates: Trials) -> None:
     """Fit ``observation`` on the training trials' counts and their decoded rates, each
     one value (one of the user's through its public ``fit``, in the trials' own form)."""
-    if not hasattr(observation, "_fit_trials"):
+    fit_trials = private_route(observation, "fit", "_fit_trials")
+    if not fit_trials:
         observation.fit(Trials.from_padded(counts.padded.astype(np.int64), counts.lengths)
                         .unpad(), rates.unpad())
         return
     observation._validate_params()
-    observation._fit_trials(counts, rates)
+    fit_trials(counts, rates)
 
 
 def fresh_observation_model(observation, rng):

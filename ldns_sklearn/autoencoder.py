@@ -21,6 +21,7 @@ from ._estimator import (
     SavableMixin,
     TorchTrainedMixin,
     check_declared,
+    private_route,
     restore_on_failure,
     uses_threads,
 )
@@ -774,8 +775,9 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """:meth:`inverse_transform` of latents in one value; where ``observed`` (padded
         like them) is True, the draw holds the recorded counts ``kept`` instead."""
         rates = latents.with_values(self._decode(latents.padded, latents.padding))
-        if hasattr(self.observation_, "_sample_trials"):
-            return self.observation_._sample_trials(rates, random_state, kept, observed)
+        sample_trials = private_route(self.observation_, "sample", "_sample_trials")
+        if sample_trials:
+            return sample_trials(rates, random_state, kept, observed)
         # An observation model of the user's speaks only the public form; the recorded
         # entries are then kept over its draws (its history does not hear them).
         drawn = self.observation_.sample(rates.unpad(), random_state=random_state)

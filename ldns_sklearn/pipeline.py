@@ -15,6 +15,7 @@ from ._estimator import (
     SavableMixin,
     check_declared,
     pipeline_verbosity,
+    private_route,
     restored_on_failure,
 )
 from ._masks import check_observed_bins, check_observed_neurons
@@ -303,8 +304,8 @@ class LDNSPipeline(SavableMixin, Pipeline):
         self._check_sample_memory(n_samples, y, n_bins)
         steps = list(self._iter(with_final=False, filter_passthrough=True))
         final = self._sampler()
-        if hasattr(final, "_sample_trials") and all(
-            hasattr(step, "_inverse_trials") for _, _, step in steps
+        if private_route(final, "sample", "_sample_trials") and all(
+            private_route(step, "inverse_transform", "_inverse_trials") for _, _, step in steps
         ):
             # The library's own steps pass one padded value down the chain: the trials are
             # checked, padded and given back in their form once, not at every step.

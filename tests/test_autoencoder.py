@@ -22,7 +22,11 @@ from ldns_sklearn._synchrony import Synchrony, synchronous_spikes
 from ldns_sklearn._validation import pad_trials
 from ldns_sklearn.autoencoder import S4Autoencoder
 from ldns_sklearn.datasets import make_gamma_spikes, make_lorenz_spikes
-from ldns_sklearn.observation import PoissonObservation, RenewalObservation
+from ldns_sklearn.observation import (
+    AutoregressiveObservation,
+    PoissonObservation,
+    RenewalObservation,
+)
 
 TINY = dict(
     n_latents=2,
@@ -365,6 +369,26 @@ class _RecordingObservation(PoissonObservation):
         return super().fit(counts, rates)
 
 
+class _CountingHistory(AutoregressiveObservation):
+    """A user's subclass overriding fit and sample: the library must call them."""
+
+    def fit(self, counts, rates):
+        self.fit_calls_ = getattr(self, "fit_calls_", 0) + 1
+        return super().fit(counts, rates)
+
+    def sample(self, rates, random_state=None):
+        self.sample_calls_ = getattr(self, "sample_calls_", 0) + 1
+        return super().sample(rates, random_state)
+
+
+def test_an_observation_model_overriding_fit_or_sample_is_called_not_bypassed():
+    X = _counts()
+    ae = S4Autoencoder(**TINY, observation=_CountingHistory(history=2)).fit(X)
+    assert ae.observation_.fit_calls_ == 1
+    drawn = ae.inverse_transform(ae.transform(X), random_state=0)
+    assert ae.observation_.sample_calls_ == 1 and drawn.shape == X.shape
+
+
 @pytest.mark.parametrize("mask_prob", [0.2, 0.0])
 def test_observation_model_is_cloned_and_fitted_on_decoded_rates(mask_prob):
     X = _counts()
@@ -597,7 +621,6 @@ def test_recovers_lorenz_latents_and_rates():
 
 
 def test_autoregressive_observation_drives_inverse_transform():
-    from ldns_sklearn.observation import AutoregressiveObservation
 
     X = _counts()
     ae = S4Autoencoder(**TINY, observation=AutoregressiveObservation(history=3, max_count=2))
