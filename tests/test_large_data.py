@@ -87,13 +87,13 @@ def test_fitting_a_memmap_never_loads_it_whole(tmp_path):
 
 def test_the_observation_model_is_fitted_on_a_bounded_sample_of_trials(monkeypatch):
     seen = []
-    original = RenewalObservation.fit
+    original = RenewalObservation._fit_trials  # what fit and the autoencoder both call
 
     def recording(self, counts, rates):
-        seen.append(np.shape(counts))
+        seen.append(counts.shape)
         return original(self, counts, rates)
 
-    monkeypatch.setattr(RenewalObservation, "fit", recording)
+    monkeypatch.setattr(RenewalObservation, "_fit_trials", recording)
     X = _counts(n_trials=60)
     monkeypatch.setattr(observation_module, "OBSERVATION_ENTRIES", 20 * 16 * 5)
     monkeypatch.setattr(observation_module, "OBSERVATION_MIN_TRIALS", 10)
