@@ -129,14 +129,7 @@ def main():
         for mode in modes:
             source = trials if mode == "list of memmaps" else path
             results[mode] = _run(mode, source, args.epochs, args.threads)
-        print(f"ldns_sklearn from {Path(results['memmap']['package']).parent}")
-        floor = results["floor"]["peak_mib"]
-        print(f"{'data given as':<18}{'peak MiB':>10}{'above floor':>13}{'× data (int64)':>16}"
-              f"{'fit s':>8}")
-        for mode, result in results.items():
-            above = result["peak_mib"] - floor
-            print(f"{mode:<18}{result['peak_mib']:>10.0f}{above:>13.0f}"
-                  f"{above / (8 * entries / 2**20):>16.2f}{result['seconds']:>8.1f}")
+        _print_table(results, 8 * entries / 2**20, "× data (int64)")
 
 
 def _diffusion(args):
@@ -149,14 +142,20 @@ def _diffusion(args):
               f"of that); {args.epochs} epoch(s), {args.threads} thread(s)")
         results = {mode: _run(mode, path, args.epochs, args.threads, "diffusion")
                    for mode in ("floor", "in memory", "ragged list")}
+    _print_table(results, size, "× latents")
+
+
+def _print_table(results, size_mib, ratio_name):
+    """Each way of giving the data: its peak, the peak above the floor row, and that over
+    the data's own size."""
     print(f"ldns_sklearn from {Path(results['floor']['package']).parent}")
     floor = results["floor"]["peak_mib"]
-    print(f"{'data given as':<18}{'peak MiB':>10}{'above floor':>13}{'× latents':>11}"
+    print(f"{'data given as':<18}{'peak MiB':>10}{'above floor':>13}{ratio_name:>16}"
           f"{'fit s':>8}")
     for mode, result in results.items():
         above = result["peak_mib"] - floor
-        print(f"{mode:<18}{result['peak_mib']:>10.0f}{above:>13.0f}{above / size:>11.2f}"
-              f"{result['seconds']:>8.1f}")
+        print(f"{mode:<18}{result['peak_mib']:>10.0f}{above:>13.0f}"
+              f"{above / size_mib:>16.2f}{result['seconds']:>8.1f}")
 
 
 if __name__ == "__main__":
