@@ -402,15 +402,24 @@ class LDNSPipeline(SavableMixin, Pipeline):
                 "was recorded); with neither, nothing is missing."
             )
         to_counts, (_, _, encoder) = self._comparison_split()
-        if (
-            len(to_counts) > 1
-            or any(not isinstance(step, SpikeTrainBinner) for _, _, step in to_counts)
-            or not isinstance(encoder, S4Autoencoder)
-            or not isinstance(self._final_estimator, LatentDiffusion)
+        final = self._final_estimator
+        # In-painting passes the kept entries through the steps' private methods, which
+        # serve only the library's own public ones (not a subclass's overrides of them).
+        routes = [
+            private_route(encoder, "transform", "_transform_trials"),
+            private_route(encoder, "inverse_transform", "_inverse_trials"),
+            private_route(final, "inpaint", "_inpaint_trials"),
+            *(private_route(step, "inverse_transform", "_inverse_trials")
+              for _, _, step in to_counts),
+        ]
+        if len(to_counts) > 1 or not all(routes) or (
+            to_counts and not isinstance(to_counts[0][2], SpikeTrainBinner)
         ):
             raise TypeError(
                 "LDNSPipeline.inpaint supports pipelines of an optional SpikeTrainBinner, "
-                "an S4Autoencoder and a diffusion model, as make_ldns_pipeline builds."
+                "an S4Autoencoder and a LatentDiffusion, as make_ldns_pipeline builds (or "
+                "subclasses of them that keep their transform, inverse_transform and "
+                "inpaint)."
             )
         if to_counts:
             counts = to_counts[0][2].transform(X)
@@ -444,7 +453,7 @@ class LDNSPipeline(SavableMixin, Pipeline):
             Z = encoder._transform_trials(counts, seen)
             if not np.array_equal(bins, counts.valid):
                 for remaining in range(n_passes - 1, -1, -1):
-                    Z = self._final_estimator._inpaint_trials(
+                    Z = final._inpaint_trials(
                         Z, bins, y, check_random_state(_seed(rng))
                     )
                     if remaining:

@@ -352,6 +352,15 @@ def test_pipeline_inpaint_names_the_pipelines_it_supports():
     with pytest.raises(TypeError, match="optional SpikeTrainBinner"):
         pipe.inpaint(X[:2], observed_bins=np.arange(12) < 6)
 
+    class Smoothing(S4Autoencoder):
+        def transform(self, X, **masks):  # a user's override, which in-painting would skip
+            return super().transform(X, **masks)
+
+    encoder = Smoothing(**steps[0][1].get_params())
+    pipe = LDNSPipeline([("ae", encoder), steps[1]]).fit(X)
+    with pytest.raises(TypeError, match="keep their transform, inverse_transform"):
+        pipe.inpaint(X[:2], observed_bins=np.arange(12) < 6)
+
 
 def test_pipeline_inpaints_ragged_counts():
     X = [np.random.default_rng(n).poisson(1.0, size=(n, 4)) for n in (10, 12, 9)] * 4
