@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_trials, is_ragged, pad_trials, trial_lengths, valid_bins
+from ._warnings import warn_deprecated
 
 __all__ = [
     "INPAINT_INSTEAD", "as_boolean_mask", "check_kept", "check_observed_bins",
-    "check_observed_neurons", "fill_missing",
+    "check_observed_neurons", "deprecated_kept", "fill_missing", "observed_entries",
 ]
 
 # What the deprecated in-painting keywords of the drawing steps point to.
@@ -121,6 +122,25 @@ def check_observed_neurons(
     return np.ascontiguousarray(mask)
 
 
+def observed_entries(shape, bins=None, neurons=None) -> np.ndarray:
+    """Boolean ``shape`` ``(n_trials, n_bins, n_neurons)``: True where a checked ``bins``
+    ``(n_trials, n_bins)`` and ``neurons`` ``(n_trials, n_neurons)`` mask both say recorded
+    (either may be None: all of them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> observed_entries((1, 2, 2), bins=np.array([[True, False]])).astype(int).tolist()
+    [[[1, 1], [0, 0]]]
+    """
+    observed = np.ones(shape, dtype=bool)
+    if bins is not None:
+        observed &= bins[:, :, None]
+    if neurons is not None:
+        observed &= neurons[:, None, :]
+    return observed
+
+
 def fill_missing(trials, observed_bins, *, name: str):
     """A copy of ``trials`` with zeros in the bins ``observed_bins`` marks missing.
 
@@ -182,3 +202,10 @@ def check_kept(counts, observed, lengths: np.ndarray, n_neurons: int):
                 "one entry per count."
             )
     return pad_trials(counts)[0], pad_trials(masks, fill_value=False)[0]
+
+
+def deprecated_kept(method: str, counts, observed, lengths: np.ndarray, n_neurons: int):
+    """The deprecated in-painting keywords ``counts=, observed=`` of ``method``: a
+    ``FutureWarning`` that points to ``LDNSPipeline.inpaint``, then :func:`check_kept`."""
+    warn_deprecated(f"{method}(counts=, observed=)", INPAINT_INSTEAD)
+    return check_kept(counts, observed, lengths, n_neurons)

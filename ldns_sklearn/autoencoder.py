@@ -25,7 +25,7 @@ from ._estimator import (
     restore_on_failure,
     uses_threads,
 )
-from ._masks import INPAINT_INSTEAD, check_kept, check_observed_bins, check_observed_neurons
+from ._masks import check_observed_bins, check_observed_neurons, deprecated_kept, observed_entries
 from ._neo.reading import is_neo_trials
 from ._observation_rates import (
     cross_fitted_rates,
@@ -38,7 +38,7 @@ from ._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from ._synchrony import Synchrony, TrialsWithoutSynchrony, check_synchrony
 from ._trials import Trials
 from ._validation import check_trials, unpad_trials, valid_bins
-from ._warnings import warn_deprecated, warn_user
+from ._warnings import warn_user
 from .observation import (
     PoissonObservation,
     poisson_log_likelihood,
@@ -686,15 +686,13 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         counts = self._counts(X, fitting=False)
-        observed = None
-        if observed_bins is not None or observed_neurons is not None:
-            observed = np.ones(counts.shape, dtype=bool)
-            if observed_bins is not None:
-                observed &= check_observed_bins(observed_bins, counts.lengths)[..., None]
-            if observed_neurons is not None:
-                observed &= check_observed_neurons(
-                    observed_neurons, len(counts), self.n_neurons_
-                )[:, None, :]
+        bins = neurons = observed = None
+        if observed_bins is not None:
+            bins = check_observed_bins(observed_bins, counts.lengths)
+        if observed_neurons is not None:
+            neurons = check_observed_neurons(observed_neurons, len(counts), self.n_neurons_)
+        if bins is not None or neurons is not None:
+            observed = observed_entries(counts.shape, bins, neurons)
         return self._transform_trials(counts, observed).unpad()
 
     @uses_threads
@@ -765,9 +763,8 @@ class S4Autoencoder(SavableMixin, TorchTrainedMixin, TransformerMixin, BaseEstim
         latents = Trials(self._check_latents(Z))
         kept = None
         if counts is not None or observed is not None:
-            warn_deprecated("S4Autoencoder.inverse_transform(counts=, observed=)",
-                            INPAINT_INSTEAD)
-            kept, observed = check_kept(counts, observed, latents.lengths, self.n_neurons_)
+            kept, observed = deprecated_kept("S4Autoencoder.inverse_transform", counts,
+                                             observed, latents.lengths, self.n_neurons_)
         return self._inverse_trials(latents, random_state, kept, observed).unpad()
 
     @uses_threads

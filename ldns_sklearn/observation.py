@@ -31,7 +31,7 @@ from ._estimator import (
     restore_on_failure,
     restored_on_failure,
 )
-from ._masks import INPAINT_INSTEAD, check_kept
+from ._masks import deprecated_kept
 from ._renewal import (
     RECOVERY_CLOCKS,
     RenewalFit,
@@ -51,7 +51,6 @@ from ._validation import (
     trial_lengths,
     valid_bins,
 )
-from ._warnings import warn_deprecated
 
 __all__ = [
     "AutoregressiveObservation",
@@ -120,8 +119,8 @@ def _sampled(model, rates, random_state, counts, observed):
     rates = Trials(check_trials(rates, name="rates", n_channels=model.n_neurons_))
     kept = None
     if counts is not None or observed is not None:
-        warn_deprecated(f"{type(model).__name__}.sample(counts=, observed=)", INPAINT_INSTEAD)
-        kept, observed = check_kept(counts, observed, rates.lengths, model.n_neurons_)
+        kept, observed = deprecated_kept(f"{type(model).__name__}.sample", counts, observed,
+                                         rates.lengths, model.n_neurons_)
     return model._sample_trials(rates, random_state, kept, observed).unpad()
 
 

@@ -18,7 +18,7 @@ from ._estimator import (
     private_route,
     restored_on_failure,
 )
-from ._masks import check_observed_bins, check_observed_neurons
+from ._masks import check_observed_bins, check_observed_neurons, observed_entries
 from ._neo.reading import is_neo_trials, n_trials
 from ._trials import Trials
 from ._validation import (
@@ -428,26 +428,20 @@ class LDNSPipeline(SavableMixin, Pipeline):
                                   dtype=np.int64)
         counts = Trials(counts, np.int64)
         n_recorded = len(counts)
-        bins = (
-            counts.valid
-            if observed_bins is None
-            else check_observed_bins(observed_bins, counts.lengths)
-        )
-        neurons = np.ones((n_recorded, encoder.n_neurons_), dtype=bool)
+        bins = neurons = None
+        if observed_bins is not None:
+            bins = check_observed_bins(observed_bins, counts.lengths)
         if observed_neurons is not None:
             neurons = check_observed_neurons(observed_neurons, n_recorded, encoder.n_neurons_)
         n_passes = check_count(n_passes, "n_passes")
         rng = check_random_state(random_state)
-        observed = bins[:, :, None] & neurons[:, None, :]
-        # What the encoder reads: the recorded entries, then, once a trial is complete,
-        # every bin of the recorded neurons.
-        seen = np.ones(counts.shape, dtype=bool)
-        if observed_bins is not None:
-            seen &= bins[..., None]
-        seen_completed = None
-        if observed_neurons is not None:
-            seen_completed = np.broadcast_to(neurons[:, None, :], counts.shape)
-            seen &= seen_completed
+        # What the encoder reads: the recorded entries (`seen`), then, once a trial is
+        # complete, every bin of the recorded neurons. What the draws keep: the recorded
+        # entries inside each trial.
+        seen = observed_entries(counts.shape, bins, neurons)
+        seen_completed = None if neurons is None else observed_entries(counts.shape, None, neurons)
+        bins = counts.valid if bins is None else bins
+        observed = observed_entries(counts.shape, bins, neurons)
         kept = counts.padded
         with pipeline_verbosity(self.verbose):
             Z = encoder._transform_trials(counts, seen)
